@@ -1,0 +1,221 @@
+// The one HTTP client: auth header, keep-alive pool, timeouts, origin pinning and the retry loop.
+// Nothing else in the connector talks HTTP or catches HTTP failures.
+import { Agent, request } from "undici";
+import type { Credentials } from "../config.js";
+import { ConnectorError } from "../errors.js";
+import { backoffMs, classifyStatus, parseRetryAfter } from "./retry-policy.js";
+import { describeApiError, errorMessageOf } from "./errors.js";
+
+export interface ClientOptions {
+  apiUrl: string;
+  credentials: Credentials;
+  maxRetryWaitMs: number;
+  requestTimeoutMs: number;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+  log: (level: "WARN" | "INFO", message: string) => void;
+  userAgent?: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  body: unknown;
+}
+
+export class BitbucketClient {
+  readonly origin: string;
+  /** Requests sent, retries included. */
+  requestCount = 0;
+  private readonly agent: Agent;
+  private readonly authorization: string;
+  private waitedMs = 0;
+  private pausedUntil = 0;
+  private consecutiveRateLimits = 0;
+  private nearLimitGapMs = 0;
+  private lastRequestAt = 0;
+
+  constructor(private readonly options: ClientOptions) {
+    this.origin = new URL(options.apiUrl).origin;
+    this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 32, pipelining: 1 });
+    const c = options.credentials;
+    this.authorization =
+      c.auth_type === "bearer"
+        ? `Bearer ${c.token}`
+        : `Basic ${Buffer.from(`${c.email}:${c.api_token}`).toString("base64")}`;
+  }
+
+  /** Absolute URL of an API path such as `/repositories/acme`, with the query appended. */
+  url(path: string, query: Record<string, string | number | undefined> = {}): string {
+    const url = new URL(this.options.apiUrl + path);
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    // BBQL wants %20 and %2B, not '+' for a space (API notes §2.3).
+    return url.toString().replaceAll("+", "%20");
+  }
+
+  /**
+   * GETs JSON, retrying 429, 5xx, network failures and unparsable 2xx bodies within the wait
+   * budget. `tolerate` lists statuses returned to the caller instead of thrown (e.g. 404).
+   */
+  async get(url: string, tolerate: number[] = []): Promise<ApiResponse> {
+    const failures = new Map<string, number>();
+    for (let redirects = 0; ; ) {
+      this.assertOwnOrigin(url);
+      await this.waitForTurn();
+      this.requestCount++;
+      this.lastRequestAt = this.options.now();
+      let status: number;
+      let text: string;
+      let headers: Record<string, string | string[] | undefined>;
+      try {
+        const response = await request(url, {
+          dispatcher: this.agent,
+          method: "GET",
+          headers: {
+            authorization: this.authorization,
+            accept: "application/json",
+            "user-agent": this.options.userAgent ?? "source-bitbucket-pipelines",
+          },
+          headersTimeout: this.options.requestTimeoutMs,
+          bodyTimeout: this.options.requestTimeoutMs,
+        });
+        status = response.statusCode;
+        headers = response.headers;
+        text = await response.body.text();
+      } catch (error) {
+        await this.backOff(url, "network", failures, networkReason(error));
+        continue;
+      }
+      this.noteRateLimitHeaders(headers);
+
+      if (status >= 300 && status < 400 && typeof headers.location === "string") {
+        if (++redirects > 5) throw this.fail(url, `too many redirects`);
+        url = new URL(headers.location, url).toString();
+        continue;
+      }
+      if (tolerate.includes(status)) return { status, body: parseJson(text) };
+      const outcome = classifyStatus(status);
+      if (outcome.kind === "fail") throw describeApiError(status, parseJson(text) ?? text, url, this.origin);
+      if (outcome.kind === "retry") {
+        if (outcome.reason === "rate_limited") {
+          const retryAfter = parseRetryAfter(header(headers, "retry-after"), this.options.now());
+          await this.backOff(url, "rate_limited", failures, `429 rate limited`, retryAfter);
+        } else {
+          await this.backOff(url, "server_error", failures, `${status} ${errorMessageOf(parseJson(text)) ?? "server error"}`);
+        }
+        continue;
+      }
+      const body = parseJson(text);
+      if (body === undefined) {
+        await this.backOff(url, "bad_body", failures, `a ${status} response whose body is not valid JSON`);
+        continue;
+      }
+      this.consecutiveRateLimits = 0;
+      return { status, body };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  /** The token goes only to api_url's origin: a `next` link or redirect elsewhere is refused. */
+  private assertOwnOrigin(url: string): void {
+    const origin = new URL(url).origin;
+    if (origin !== this.origin) {
+      throw new ConnectorError(
+        `Refused to send the credentials to ${origin}: the API pointed to a host other than api_url (${this.origin}).`,
+        "system_error",
+        "server_error",
+      );
+    }
+  }
+
+  private async waitForTurn(): Promise<void> {
+    const now = this.options.now();
+    const until = Math.max(this.pausedUntil, this.lastRequestAt + this.nearLimitGapMs);
+    if (until > now) await this.options.sleep(until - now);
+  }
+
+  private async backOff(
+    url: string,
+    reason: "rate_limited" | "server_error" | "network" | "bad_body",
+    failures: Map<string, number>,
+    what: string,
+    retryAfterS?: number,
+  ): Promise<void> {
+    const attempt = (failures.get(reason) ?? 0) + 1;
+    failures.set(reason, attempt);
+    if (reason === "rate_limited") this.consecutiveRateLimits++;
+    const rateAttempt = reason === "rate_limited" ? this.consecutiveRateLimits : attempt;
+    const wait = backoffMs(reason, rateAttempt, retryAfterS);
+    const budget = this.options.maxRetryWaitMs;
+    if (this.waitedMs + wait > budget) {
+      throw new ConnectorError(
+        `Gave up on ${this.describe(url)} after ${attempt} attempt(s): ${what}. The retry wait budget (max_retry_wait_seconds = ${Math.round(budget / 1000)}) is spent; a later sync resumes from the last state.`,
+        "transient_error",
+        reason === "rate_limited" ? "rate_limited" : reason === "network" ? "unreachable" : "server_error",
+      );
+    }
+    this.waitedMs += wait;
+    this.options.log("WARN", `${this.describe(url)}: ${what}; retrying in ${Math.round(wait / 100) / 10} s (attempt ${attempt + 1}).`);
+    if (reason === "rate_limited") {
+      // One pause for every request in flight: the limit is per user, not per request.
+      this.pausedUntil = Math.max(this.pausedUntil, this.options.now() + wait);
+      await this.waitForTurn();
+    } else {
+      await this.options.sleep(wait);
+    }
+  }
+
+  private noteRateLimitHeaders(headers: Record<string, string | string[] | undefined>): void {
+    const near = header(headers, "x-ratelimit-nearlimit");
+    if (near === undefined) return;
+    const limit = Number(header(headers, "x-ratelimit-limit")) || 1000;
+    const gap = near.toLowerCase() === "true" ? Math.ceil(3_600_000 / limit) : 0;
+    if (gap > 0 && this.nearLimitGapMs === 0) {
+      this.options.log("WARN", `Bitbucket says the rate limit is near (${limit} requests an hour): slowing to one request every ${gap / 1000} s.`);
+    }
+    this.nearLimitGapMs = gap;
+  }
+
+  private describe(url: string): string {
+    const u = new URL(url);
+    return `GET ${u.host}${u.pathname}`;
+  }
+
+  private fail(url: string, what: string): ConnectorError {
+    return new ConnectorError(`${this.describe(url)} failed: ${what}.`, "system_error", "server_error");
+  }
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function networkReason(error: unknown): string {
+  const e = error as { code?: string; message?: string; cause?: { code?: string } };
+  const code = e.code ?? e.cause?.code;
+  const known: Record<string, string> = {
+    ECONNREFUSED: "connection refused",
+    ECONNRESET: "connection reset",
+    ENOTFOUND: "host not found",
+    EAI_AGAIN: "DNS lookup failed",
+    ETIMEDOUT: "connection timed out",
+    UND_ERR_HEADERS_TIMEOUT: "no response within the request timeout",
+    UND_ERR_BODY_TIMEOUT: "the response body stalled past the request timeout",
+    UND_ERR_SOCKET: "the connection closed in the middle of the response",
+    UND_ERR_CONNECT_TIMEOUT: "connection timed out",
+  };
+  return code ? (known[code] ?? code) : "network error";
+}

@@ -1,0 +1,67 @@
+// Turns Bitbucket's error responses into errors a user can act on. Bodies vary: JSON envelopes
+// whose `detail` is a string or an object, envelopes without "type", plain text for a bad Basic
+// login and for 429 (API notes §1.2 and quirk 9).
+import { ConnectorError } from "../errors.js";
+
+export const SCOPES_HELP =
+  "An access token needs the scopes repository and pipeline; an API token needs read:repository:bitbucket and read:pipeline:bitbucket.";
+
+export class ApiError extends ConnectorError {
+  constructor(
+    message: string,
+    failureType: ConnectorError["failureType"],
+    code: ConnectorError["code"],
+    readonly status: number,
+  ) {
+    super(message, failureType, code);
+    this.name = "ApiError";
+  }
+}
+
+export function errorMessageOf(body: unknown): string | undefined {
+  if (typeof body === "string") return body.trim().split("\n")[0]?.slice(0, 200) || undefined;
+  if (typeof body !== "object" || body === null) return undefined;
+  const error = (body as { error?: { message?: unknown; detail?: unknown } }).error;
+  if (!error || typeof error.message !== "string") return undefined;
+  const detail = error.detail;
+  if (typeof detail === "string" && detail) return `${error.message} ${detail}`.slice(0, 300);
+  if (detail && typeof detail === "object") {
+    const { required, granted } = detail as { required?: unknown; granted?: unknown };
+    if (Array.isArray(required)) {
+      return `${error.message} (required: ${required.join(", ")}; granted: ${Array.isArray(granted) ? granted.join(", ") || "none" : "unknown"})`;
+    }
+  }
+  return error.message;
+}
+
+export function describeApiError(status: number, body: unknown, url: string, origin: string): ApiError {
+  const u = new URL(url);
+  const where = `GET ${u.host}${u.pathname}`;
+  const said = errorMessageOf(body);
+  const quoted = said ? ` Bitbucket said: "${said}".` : "";
+  switch (status) {
+    case 401:
+      return new ApiError(
+        `Bitbucket rejected the credentials (401 on ${where}).${quoted} Check the token: an access token is sent as Bearer; an API token needs the Atlassian account email (not the username). App passwords no longer work.`,
+        "config_error",
+        "invalid_credentials",
+        status,
+      );
+    case 403:
+      return new ApiError(
+        `The credentials may not read ${u.pathname.includes("/pipelines") ? "pipelines" : "repositories"} (403 on ${where}).${quoted} ${SCOPES_HELP}`,
+        "config_error",
+        "invalid_permissions",
+        status,
+      );
+    case 404:
+      return new ApiError(`${where} answered 404.${quoted}`, "system_error", "not_found", status);
+    default:
+      return new ApiError(
+        `${where} failed with ${status} at ${origin}.${quoted}`,
+        "system_error",
+        "server_error",
+        status,
+      );
+  }
+}

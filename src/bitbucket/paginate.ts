@@ -1,0 +1,60 @@
+// The two ways Bitbucket pages a listing (API notes §2.2 and §3.4):
+// - most listings: follow the absolute `next` link (the client refuses one to another origin);
+// - pipelines: build `page=N` URLs ourselves, because the real `next` drops `sort`, and stop
+//   by `size` so the last page costs no extra request.
+import { ConnectorError } from "../errors.js";
+import type { BitbucketClient } from "./client.js";
+
+export interface Page {
+  values: unknown[];
+  size?: number;
+}
+
+function asPage(body: unknown, url: string): Page & { next?: string } {
+  const page = body as { values?: unknown; size?: unknown; next?: unknown } | null;
+  if (!page || typeof page !== "object" || !Array.isArray(page.values)) {
+    const u = new URL(url);
+    throw new ConnectorError(
+      `Unexpected response from GET ${u.host}${u.pathname}: no "values" list.`,
+      "system_error",
+      "server_error",
+    );
+  }
+  return {
+    values: page.values,
+    ...(typeof page.size === "number" ? { size: page.size } : {}),
+    ...(typeof page.next === "string" ? { next: page.next } : {}),
+  };
+}
+
+export async function* followNext(client: BitbucketClient, firstUrl: string): AsyncGenerator<Page> {
+  for (let url: string | undefined = firstUrl; url; ) {
+    const page = asPage((await client.get(url)).body, url);
+    yield page;
+    url = page.values.length > 0 ? page.next : undefined;
+  }
+}
+
+/**
+ * Pages 1, 2, … of `path` with `pagelen = pageSize`. Stops on an empty page or when
+ * page × pageSize reaches `size`. A tolerated status (e.g. 404) ends the walk and is returned.
+ */
+export async function* numberedPages(
+  client: BitbucketClient,
+  path: string,
+  query: Record<string, string | number | undefined>,
+  pageSize: number,
+  tolerate: number[] = [],
+): AsyncGenerator<Page, number | undefined> {
+  for (let page = 1; ; page++) {
+    const url = client.url(path, { ...query, pagelen: pageSize, page });
+    const response = await client.get(url, tolerate);
+    if (tolerate.includes(response.status)) return response.status;
+    const current = asPage(response.body, url);
+    yield current;
+    if (current.values.length === 0) return undefined;
+    if (current.size !== undefined ? page * pageSize >= current.size : current.values.length < pageSize) {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,73 @@
+// `read`: the configured streams, one after the other. A failing stream ends INCOMPLETE with a
+// TRACE ERROR and the others still run; any failure makes the exit code non-zero.
+import { loadConfig, readJsonFile } from "../config.js";
+import { ConnectorError } from "../errors.js";
+import { log, traceError, type JsonObject } from "../protocol/messages.js";
+import { OutputClosedError } from "../protocol/writer.js";
+import { createRepositoryScope } from "../streams/repository-scope.js";
+import type { ReadContext } from "../streams/stream.js";
+import { parseCatalog } from "../sync/catalog.js";
+import { readStream } from "../sync/read-stream.js";
+import { parseInputState } from "../sync/state.js";
+import { createClient } from "./client.js";
+import type { CommandDeps } from "./deps.js";
+import { streamStatus } from "../protocol/messages.js";
+
+export interface ReadArgs {
+  config: string;
+  catalog: string;
+  state?: string;
+}
+
+export async function read(args: ReadArgs, deps: CommandDeps): Promise<number> {
+  const { out, now } = deps;
+  const config = loadConfig(args.config, new Date(now()));
+  const configured = parseCatalog(readJsonFile(args.catalog, "catalog"));
+  const input = args.state === undefined ? { streams: new Map<string, unknown>() } : parseInputState(readStateFile(args.state));
+  const states = new Map<string, JsonObject>();
+  for (const [name, state] of input.streams) {
+    const entry = configured.find((c) => c.stream.name === name);
+    if (!entry) {
+      await out.write(log("INFO", `Ignored the input state of stream "${name}": it is not in the catalog.`));
+      continue;
+    }
+    states.set(name, entry.stream.parseState(state));
+  }
+
+  const emitLog = (level: "INFO" | "WARN", message: string): void => {
+    out.write(log(level, message)).catch(() => undefined);
+  };
+  const client = createClient(config, deps, emitLog);
+  const ctx: ReadContext = { config, client, scope: createRepositoryScope(client, config), now, log: emitLog };
+  let failed = false;
+  try {
+    for (const entry of configured) {
+      try {
+        await readStream(out, entry, states.get(entry.stream.name), ctx);
+      } catch (error) {
+        if (error instanceof OutputClosedError) throw error;
+        failed = true;
+        const e = error instanceof ConnectorError ? error : undefined;
+        await out.write(streamStatus(entry.stream.name, "INCOMPLETE", now()));
+        await out.write(
+          traceError(
+            `Stream ${entry.stream.name} failed: ${e ? e.message : String((error as Error).message)}`,
+            e ? e.failureType : "system_error",
+            now(),
+            entry.stream.name,
+            e ? undefined : (error as Error).stack,
+          ),
+        );
+      }
+    }
+  } finally {
+    await client.close();
+  }
+  await out.write(log("INFO", `Read finished: ${client.requestCount} requests to ${client.origin}.`));
+  return failed ? 1 : 0;
+}
+
+/** An empty state file means no state, as Airbyte may send one. */
+function readStateFile(path: string): unknown {
+  return readJsonFile(path, "state", true);
+}

@@ -1,0 +1,176 @@
+// The connector's config: read, validated against spec.json (so `spec` and validation never
+// drift) plus the rules a schema cannot say (loopback-only http, no future start_date).
+import { readFileSync } from "node:fs";
+import { Ajv, type ErrorObject } from "ajv";
+import addFormatsModule from "ajv-formats";
+import { InputError } from "./errors.js";
+import { readPackageJson } from "./package-files.js";
+import { normaliseTimestamp } from "./bitbucket/timestamps.js";
+
+export type Credentials =
+  | { auth_type: "bearer"; token: string }
+  | { auth_type: "basic"; email: string; api_token: string };
+
+export interface Config {
+  workspace: string;
+  credentials: Credentials;
+  /** Normalised (see timestamps.ts); runs created before it are not read. */
+  startDate?: string;
+  repositories?: string[];
+  /** Without a trailing slash. */
+  apiUrl: string;
+  pageSize: number;
+  lookbackHours: number;
+  maxRetryWaitSeconds: number;
+}
+
+export const DEFAULT_API_URL = "https://api.bitbucket.org/2.0";
+
+type JsonSchema = Record<string, unknown>;
+// ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+export function connectionSpecification(): JsonSchema {
+  const spec = readPackageJson("spec.json") as { connectionSpecification: JsonSchema };
+  return spec.connectionSpecification;
+}
+
+/** Reads a JSON input file without ever echoing its content (it may hold a token). */
+export function readJsonFile(path: string, what: string, emptyMeansNothing = false): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "unreadable";
+    throw new InputError(`The ${what} file ${path} cannot be read (${code}).`);
+  }
+  if (emptyMeansNothing && text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`The ${what} file ${path} is not valid JSON${jsonErrorPosition(text, error)}.`);
+  }
+}
+
+function jsonErrorPosition(text: string, error: unknown): string {
+  const match = /position (\d+)/.exec(String((error as Error).message));
+  if (!match) return text.trim() === "" ? " (it is empty)" : "";
+  const before = text.slice(0, Number(match[1]));
+  const line = before.split("\n").length;
+  const column = before.length - before.lastIndexOf("\n");
+  return ` (syntax error at line ${line}, column ${column})`;
+}
+
+export function loadConfig(path: string, now: Date): Config {
+  return parseConfig(readJsonFile(path, "config"), now);
+}
+
+export function parseConfig(raw: unknown, now: Date): Config {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new InputError("The config must be a JSON object with at least workspace and credentials.");
+  }
+  const input = raw as Record<string, unknown>;
+  const schema = structuredClone(connectionSpecification());
+  const properties = schema.properties as Record<string, JsonSchema>;
+  const credentialsSchema = properties.credentials as JsonSchema & { oneOf: JsonSchema[] };
+  // Validate against the one credentials branch the auth_type names: errors then speak of its
+  // fields instead of ajv's "must match exactly one schema in oneOf".
+  const credentials = input.credentials;
+  if (typeof credentials === "object" && credentials !== null && !Array.isArray(credentials)) {
+    const authType = (credentials as Record<string, unknown>).auth_type;
+    const branch = credentialsSchema.oneOf.find(
+      (b) => (b.properties as Record<string, { const: string }>).auth_type?.const === authType,
+    );
+    if (!branch) {
+      throw new InputError(
+        `Config field credentials.auth_type must be "bearer" (access token) or "basic" (Atlassian email and API token), not ${JSON.stringify(authType ?? null)}.`,
+      );
+    }
+    properties.credentials = { ...branch, title: credentialsSchema.title };
+  }
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  addFormats(ajv);
+  const validate = ajv.compile(schema);
+  if (!validate(input)) throw new InputError(describeSchemaErrors(validate.errors ?? []));
+
+  const creds = input.credentials as Credentials;
+  const config: Config = {
+    workspace: input.workspace as string,
+    credentials:
+      creds.auth_type === "bearer"
+        ? { auth_type: "bearer", token: creds.token }
+        : { auth_type: "basic", email: creds.email, api_token: creds.api_token },
+    apiUrl: parseApiUrl((input.api_url as string | undefined) ?? DEFAULT_API_URL),
+    pageSize: (input.page_size as number | undefined) ?? 100,
+    lookbackHours: (input.lookback_hours as number | undefined) ?? 24,
+    maxRetryWaitSeconds: (input.max_retry_wait_seconds as number | undefined) ?? 1800,
+  };
+  const repositories = input.repositories as string[] | undefined;
+  if (repositories && repositories.length > 0) config.repositories = repositories;
+  const startDate = input.start_date as string | undefined;
+  if (startDate !== undefined && startDate !== "") {
+    const normalised = normaliseTimestamp(startDate);
+    if (!normalised) {
+      throw new InputError(
+        `Config field start_date must be an ISO 8601 date-time such as 2025-01-01T00:00:00Z, not ${JSON.stringify(startDate)}.`,
+      );
+    }
+    if (Date.parse(startDate) > now.getTime()) {
+      throw new InputError(`Config field start_date (${startDate}) lies in the future: no run could be read.`);
+    }
+    config.startDate = normalised;
+  }
+  return config;
+}
+
+function describeSchemaErrors(errors: ErrorObject[]): string {
+  const described = errors
+    .filter((e) => e.keyword !== "if")
+    .map((e) => {
+      const field = e.instancePath.replace(/^\//, "").replaceAll("/", ".");
+      if (e.keyword === "required") {
+        const missing = (e.params as { missingProperty: string }).missingProperty;
+        return `${field ? field + "." : ""}${missing} is required`;
+      }
+      if (e.keyword === "pattern" || e.keyword === "minLength") {
+        return `${field} ${e.keyword === "minLength" ? "must not be empty" : "has an invalid format"}`;
+      }
+      if (e.keyword === "format") return `${field} must be an ISO 8601 date-time such as 2025-01-01T00:00:00Z`;
+      return `${field || "config"} ${e.message ?? "is invalid"}`;
+    });
+  const unique = [...new Set(described)];
+  return `Invalid config: ${unique.join("; ")}.`;
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+function parseApiUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError(`Config field api_url is not a valid URL: ${JSON.stringify(value)}.`);
+  }
+  if (url.username || url.password) {
+    throw new InputError("Config field api_url must not contain a user name or password: put secrets in credentials.");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new InputError(`Config field api_url must use https, not ${url.protocol.replace(":", "")}.`);
+  }
+  if (url.protocol === "http:" && !LOOPBACK.test(url.hostname)) {
+    throw new InputError(
+      `Config field api_url must use https: plain http is allowed only for a loopback host (127.0.0.1, ::1, localhost), not ${url.hostname}.`,
+    );
+  }
+  if (url.search || url.hash) {
+    throw new InputError("Config field api_url must not have a query string or fragment.");
+  }
+  return url.toString().replace(/\/+$/, "");
+}
+
+/** Every secret string of a config, as it could appear in output: scanned out of every line. */
+export function secretsOf(config: Config): string[] {
+  const c = config.credentials;
+  if (c.auth_type === "bearer") return [c.token];
+  return [c.api_token, Buffer.from(`${c.email}:${c.api_token}`).toString("base64")];
+}

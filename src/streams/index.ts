@@ -1,0 +1,28 @@
+// Every stream the connector offers, and its schema from schemas/<name>.json.
+import type { AirbyteStream, JsonObject } from "../protocol/messages.js";
+import { readPackageJson } from "../package-files.js";
+import { pipelines } from "./pipelines.js";
+import { repositories } from "./repositories.js";
+import type { Stream } from "./stream.js";
+
+export const STREAMS: readonly Stream[] = [repositories, pipelines];
+
+export function findStream(name: string): Stream | undefined {
+  return STREAMS.find((s) => s.name === name);
+}
+
+export function schemaOf(stream: Stream): JsonObject {
+  return readPackageJson(`schemas/${stream.name}.json`) as JsonObject;
+}
+
+export function airbyteStream(stream: Stream): AirbyteStream {
+  return {
+    name: stream.name,
+    json_schema: schemaOf(stream),
+    supported_sync_modes: ["full_refresh", "incremental"],
+    source_defined_cursor: true,
+    default_cursor_field: [stream.cursorField],
+    source_defined_primary_key: stream.primaryKey,
+    is_resumable: true,
+  };
+}

@@ -1,0 +1,195 @@
+// Stream `pipelines`: every run of every repository in scope, newest first, stopping at the
+// repository's cursor; runs that were unfinished (or re-run within the look-back window) are
+// emitted again when they change. The state rules live in pipeline-state.ts.
+import { ApiError } from "../bitbucket/errors.js";
+import { numberedPages } from "../bitbucket/paginate.js";
+import { timestampFromMillis, normaliseTimestamp } from "../bitbucket/timestamps.js";
+import type { JsonObject } from "../protocol/messages.js";
+import { laterCursor } from "./cursor.js";
+import {
+  MAX_UNFINISHED_AGE_DAYS,
+  MAX_UNFINISHED_PER_REPOSITORY,
+  describeRun,
+  parsePipelinesState,
+  wasUnfinished,
+  type PipelinesState,
+  type RepositoryRunsState,
+  type WatchedRun,
+} from "./pipeline-state.js";
+import type { RepositoryRef } from "./repository-scope.js";
+import type { ReadContext, Stream } from "./stream.js";
+
+export const pipelines: Stream = {
+  name: "pipelines",
+  primaryKey: [["uuid"]],
+  cursorField: "created_on",
+  parseState: (state) => parsePipelinesState(state) as JsonObject,
+
+  async *read(ctx, mode, input) {
+    const previous: PipelinesState = mode === "incremental" && input ? (input as PipelinesState) : {};
+    // A bare {"created_on": …} (no per-repository entries) applies to every repository.
+    const shared: RepositoryRunsState = !previous.repositories && previous.created_on ? { created_on: previous.created_on } : {};
+    const repos = await ctx.scope.list();
+    // Entries of repositories not read yet are carried as they were, so a STATE printed mid-way
+    // never sends them back to the start. Repositories out of scope are dropped.
+    const next: Record<string, RepositoryRunsState> = {};
+    for (const repo of repos) next[repo.uuid] = previous.repositories?.[repo.uuid] ?? shared;
+    let newest = previous.created_on;
+    const state = (): JsonObject => ({ ...(newest ? { created_on: newest } : {}), repositories: next });
+    const checkpoints = new CheckpointPacer(repos.length, JSON.stringify(next).length);
+
+    for (const repo of repos) {
+      const before = next[repo.uuid]!;
+      const walk = readRepository(ctx, repo, before);
+      let step = await walk.next();
+      for (; !step.done; step = await walk.next()) {
+        checkpoints.recordEmitted();
+        yield { record: step.value };
+      }
+      next[repo.uuid] = step.value;
+      newest = laterCursor(newest, step.value.created_on);
+      const growth = JSON.stringify(step.value).length - JSON.stringify(before).length;
+      if (checkpoints.repositoryDone(growth)) yield { checkpoint: state() };
+    }
+    yield { checkpoint: state() };
+  },
+};
+
+/**
+ * One repository: walk runs newest first down to the cursor (or to the look-back window, if
+ * older), then fetch by uuid the watched unfinished runs the walk did not reach. Yields records;
+ * returns the repository's next state entry.
+ */
+async function* readRepository(
+  ctx: ReadContext,
+  repo: RepositoryRef,
+  before: RepositoryRunsState,
+): AsyncGenerator<JsonObject, RepositoryRunsState> {
+  const { config, client } = ctx;
+  const now = ctx.now();
+  const cursor = before.created_on ? normaliseTimestamp(before.created_on) : undefined;
+  const lookbackFloor = timestampFromMillis(now - config.lookbackHours * 3_600_000);
+  const unfinishedFloor = timestampFromMillis(now - MAX_UNFINISHED_AGE_DAYS * 86_400_000);
+  const start = config.startDate;
+  const walkUntil = cursor === undefined ? start : maxOf(minOf(cursor, lookbackFloor), start);
+  const watched = before.runs ?? {};
+  const reached = new Set<string>();
+  const nextRuns: Record<string, WatchedRun> = {};
+  let newest = before.created_on;
+  const decorate = (raw: unknown): JsonObject => ({
+    ...(raw as JsonObject),
+    repository_uuid: repo.uuid,
+    repository_full_name: repo.full_name,
+  });
+
+  // Pages shift down by one when a run arrives mid-walk: skip what an earlier page showed.
+  const boundary = { oldest: undefined as string | undefined, uuids: new Set<string>() };
+  const path = `/repositories/${encodeURIComponent(config.workspace)}/${encodeURIComponent(repo.slug)}/pipelines`;
+  const pages = numberedPages(client, path, { sort: "-created_on" }, config.pageSize, [404]);
+  let step = await pages.next();
+  for (; !step.done; step = await pages.next()) {
+    let reachedEnd = false;
+    for (const raw of step.value.values) {
+      const run = describeRun(raw);
+      if (!run) {
+        ctx.log("WARN", `Skipped a run without a uuid in ${repo.full_name}.`);
+        continue;
+      }
+      const created = run.createdOn;
+      if (created !== undefined && boundary.oldest !== undefined) {
+        if (created > boundary.oldest || (created === boundary.oldest && boundary.uuids.has(run.uuid))) continue;
+      }
+      if (created !== undefined) {
+        if (created !== boundary.oldest) boundary.uuids.clear();
+        boundary.oldest = created;
+        boundary.uuids.add(run.uuid);
+      }
+      if (created !== undefined && start !== undefined && created < start) {
+        reachedEnd = true;
+        continue;
+      }
+      if (created !== undefined && walkUntil !== undefined && created <= walkUntil) reachedEnd = true;
+
+      const isNew = cursor === undefined || created === undefined || created > cursor;
+      const last = watched[run.uuid];
+      if (last) reached.add(run.uuid);
+      if (isNew || (last !== undefined && last.seen !== run.fingerprint)) yield decorate(raw);
+      if (isNew && created !== undefined) newest = laterCursor(newest, (raw as { created_on: string }).created_on);
+      if (created !== undefined && (!run.finished || created >= lookbackFloor)) {
+        nextRuns[run.uuid] = { created_on: created, seen: run.fingerprint };
+      }
+    }
+    if (reachedEnd) {
+      await pages.return(undefined);
+      break;
+    }
+  }
+  if (step.done && step.value === 404) {
+    ctx.log("WARN", `Skipped ${repo.full_name}: its pipelines are not found (404: deleted, or Pipelines not enabled).`);
+    return before;
+  }
+
+  // Watched unfinished runs the walk did not reach: one GET each.
+  for (const [uuid, last] of Object.entries(watched)) {
+    if (reached.has(uuid) || !wasUnfinished(last)) continue;
+    if (last.created_on < unfinishedFloor) {
+      ctx.log("WARN", `Run ${uuid} of ${repo.full_name} has been unfinished for over ${MAX_UNFINISHED_AGE_DAYS} days: no longer watched (a full refresh would pick up its end).`);
+      continue;
+    }
+    const response = await client.get(client.url(`${path}/${encodeURIComponent(uuid)}`), [404]);
+    const run = response.status === 404 ? undefined : describeRun(response.body);
+    if (!run) {
+      ctx.log("WARN", `Run ${uuid} of ${repo.full_name} is gone (404): no longer watched.`);
+      continue;
+    }
+    if (run.fingerprint !== last.seen) yield decorate(response.body);
+    if (!run.finished || (run.createdOn ?? "") >= lookbackFloor) {
+      nextRuns[uuid] = { created_on: run.createdOn ?? last.created_on, seen: run.fingerprint };
+    }
+  }
+  return { ...(newest ? { created_on: newest } : {}), runs: boundUnfinished(ctx, repo, nextRuns) };
+}
+
+function boundUnfinished(ctx: ReadContext, repo: RepositoryRef, runs: Record<string, WatchedRun>): Record<string, WatchedRun> {
+  const unfinished = Object.entries(runs).filter(([, w]) => wasUnfinished(w));
+  if (unfinished.length <= MAX_UNFINISHED_PER_REPOSITORY) return runs;
+  unfinished.sort(([, a], [, b]) => (a.created_on < b.created_on ? -1 : 1));
+  const dropped = unfinished.slice(0, unfinished.length - MAX_UNFINISHED_PER_REPOSITORY);
+  for (const [uuid] of dropped) delete runs[uuid];
+  ctx.log("WARN", `${repo.full_name} has more than ${MAX_UNFINISHED_PER_REPOSITORY} unfinished runs: the ${dropped.length} oldest are no longer watched.`);
+  return runs;
+}
+
+const minOf = (a: string, b: string): string => (a < b ? a : b);
+const maxOf = (a: string, b: string | undefined): string => (b !== undefined && b > a ? b : a);
+
+/**
+ * When to print the whole state after a repository: once the records since the last STATE
+ * outweigh it, or once 1/20 of the repositories are done. Total STATE bytes then grow linearly
+ * with the workspace, and a resumed read redoes at most a twentieth of it.
+ */
+class CheckpointPacer {
+  private recordsSince = 0;
+  private repositoriesSince = 0;
+  constructor(
+    private readonly repositories: number,
+    private stateBytes: number,
+  ) {}
+
+  recordEmitted(): void {
+    this.recordsSince++;
+  }
+
+  repositoryDone(stateGrowth: number): boolean {
+    this.stateBytes += stateGrowth;
+    this.repositoriesSince++;
+    const due =
+      this.recordsSince * 1000 >= this.stateBytes ||
+      this.repositoriesSince >= Math.max(1, Math.ceil(this.repositories / 20));
+    if (due) {
+      this.recordsSince = 0;
+      this.repositoriesSince = 0;
+    }
+    return due;
+  }
+}
