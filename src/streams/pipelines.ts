@@ -114,7 +114,7 @@ async function* readRepository(
       const last = watched[run.uuid];
       if (last) reached.add(run.uuid);
       if (isNew || (last !== undefined && last.seen !== run.fingerprint)) yield decorate(raw);
-      if (isNew && created !== undefined) newest = laterCursor(newest, (raw as { created_on: string }).created_on);
+      if (isNew && created !== undefined) newest = laterCursor(newest, created);
       if (created !== undefined && (!run.finished || created >= lookbackFloor)) {
         nextRuns[run.uuid] = { created_on: created, seen: run.fingerprint };
       }

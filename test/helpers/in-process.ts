@@ -1,0 +1,46 @@
+// Runs the CLI inside the test process with an injected clock, so retries and backoffs cost no
+// real time. Output is captured line by line, as from a pipe.
+import { Writable } from "node:stream";
+import { runCli } from "../../src/cli.js";
+import { createWriter } from "../../src/protocol/writer.js";
+import type { Message } from "./protocol.js";
+
+export interface InProcessResult {
+  code: number;
+  messages: Message[];
+  stdout: string;
+  stderr: string;
+  /** Sum of the waits the connector asked for. */
+  sleptMs: number;
+}
+
+export async function runInProcess(args: string[], options: { requestTimeoutMs?: number } = {}): Promise<InProcessResult> {
+  let stdout = "";
+  let stderr = "";
+  let sleptMs = 0;
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      stdout += String(chunk);
+      done();
+    },
+  });
+  let clock = Date.now();
+  const code = await runCli(
+    args,
+    {
+      out: createWriter(sink),
+      now: () => Math.max(clock, Date.now()),
+      sleep: async (ms) => {
+        sleptMs += ms;
+        clock = Math.max(clock, Date.now()) + ms;
+      },
+      ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+    },
+    (text) => (stderr += text),
+  );
+  const messages = stdout
+    .split("\n")
+    .filter((l) => l)
+    .map((l) => JSON.parse(l) as Message);
+  return { code, messages, stdout, stderr, sleptMs };
+}

@@ -1,0 +1,68 @@
+// `npm run demo`: a real sync against the bundled simulator, no account needed. Starts the
+// simulator, runs check, discover and a full read with the built CLI, then lets time pass (new
+// runs, runs finishing) and runs an incremental read from the first read's state. Records go to
+// demo-output/<stream>.jsonl; a short summary goes to stderr.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { startSimulator } from "./index.js";
+
+const outDir = resolve(process.argv[2] ?? "demo-output");
+mkdirSync(outDir, { recursive: true });
+const sim = await startSimulator({ repositories: 6, runsPerRepository: (i) => 20 + i * 15, seed: 42 });
+
+const configPath = join(outDir, "config.json");
+writeFileSync(configPath, JSON.stringify({ workspace: sim.workspace, credentials: { auth_type: "bearer", token: "sim-token" }, api_url: sim.url }, null, 2));
+
+type Message = Record<string, any>;
+// Asynchronous on purpose: the simulator runs in this process and must keep answering.
+async function connector(args: string[]): Promise<Message[]> {
+  const { stdout } = await promisify(execFile)(process.execPath, [resolve("dist/main.js"), ...args], { maxBuffer: 1 << 30 });
+  return stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Message);
+}
+
+try {
+  const say = (text: string) => process.stderr.write(text + "\n");
+  const check = (await connector(["check", "--config", configPath]))[0]!;
+  say(`check:    ${check.connectionStatus.status} ${check.connectionStatus.message ?? ""}`);
+  const catalog = (await connector(["discover", "--config", configPath]))[0]!.catalog;
+  say(`discover: ${catalog.streams.map((s: Message) => s.name).join(", ")}`);
+  const configured = {
+    streams: catalog.streams.map((s: Message) => ({ stream: s, sync_mode: "incremental", destination_sync_mode: "append_dedup" })),
+  };
+  const catalogPath = join(outDir, "catalog.json");
+  writeFileSync(catalogPath, JSON.stringify(configured));
+
+  const first = await connector(["read", "--config", configPath, "--catalog", catalogPath]);
+  const perStream = new Map<string, string[]>();
+  for (const m of first.filter((m) => m.type === "RECORD")) {
+    perStream.set(m.record.stream, [...(perStream.get(m.record.stream) ?? []), JSON.stringify(m.record.data)]);
+  }
+  for (const [stream, lines] of perStream) writeFileSync(join(outDir, `${stream}.jsonl`), lines.join("\n") + "\n");
+  const runs = first.filter((m) => m.type === "RECORD" && m.record.stream === "pipelines").map((m) => m.record.data);
+  const byResult = new Map<string, number>();
+  for (const r of runs) {
+    const key = r.state?.result?.name ?? r.state?.stage?.name ?? r.state?.name ?? "UNKNOWN";
+    byResult.set(key, (byResult.get(key) ?? 0) + 1);
+  }
+  say(`read:     ${[...perStream].map(([s, l]) => `${l.length} ${s}`).join(", ")}`);
+  say(`runs by result: ${[...byResult].map(([k, n]) => `${k} ${n}`).join(", ")}`);
+
+  // An hour passes: two new runs, and the unfinished ones finish.
+  sim.clock.advance(3_600_000);
+  const repos = sim.repositories();
+  sim.addRun(repos[0]!.slug as string, { state: "COMPLETED", result: "SUCCESSFUL" });
+  sim.addRun(repos[1]!.slug as string);
+  for (const r of runs.filter((r) => r.state?.name !== "COMPLETED")) sim.finishRun(r.repository_full_name.split("/")[1], r.uuid);
+  const lastStates = new Map<string, Message>();
+  for (const m of first.filter((m) => m.type === "STATE")) lastStates.set(m.state.stream.stream_descriptor.name, m.state);
+  const statePath = join(outDir, "state.json");
+  writeFileSync(statePath, JSON.stringify([...lastStates.values()]));
+  const second = await connector(["read", "--config", configPath, "--catalog", catalogPath, "--state", statePath]);
+  const again = second.filter((m) => m.type === "RECORD" && m.record.stream === "pipelines").length;
+  say(`incremental read an hour later: ${again} pipeline records (new runs and runs that finished since)`);
+  say(`files:    ${outDir}/{${[...perStream.keys()].join(",")}}.jsonl, config.json, catalog.json, state.json`);
+} finally {
+  await sim.close();
+}

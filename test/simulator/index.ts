@@ -1,0 +1,89 @@
+// Entry point of the Bitbucket Cloud simulator: startSimulator() starts a seeded, deterministic server on 127.0.0.1.
+
+import { handleApi } from "./api.js";
+import { Dataset } from "./dataset.js";
+import { SimServer } from "./server.js";
+import type { SimCredential, Simulator, SimulatorOptions } from "./types.js";
+
+export type {
+  AccountJson,
+  AddRunOptions,
+  CompletedResult,
+  Fault,
+  FaultKind,
+  PipelineJson,
+  PipelineStateJson,
+  PipelineTargetJson,
+  RepositoryJson,
+  RequestLogEntry,
+  RunState,
+  SimCredential,
+  Simulator,
+  SimulatorOptions,
+  TriggerKind,
+} from "./types.js";
+
+export const DEFAULT_CREDENTIALS: readonly SimCredential[] = [
+  { kind: "bearer", token: "sim-token", scopes: ["repository", "pipeline"] },
+  {
+    kind: "basic",
+    email: "dev@example.com",
+    apiToken: "sim-api-token",
+    scopes: ["read:repository:bitbucket", "read:pipeline:bitbucket"],
+  },
+];
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const seed = options.seed ?? 1;
+  const workspace = options.workspace ?? "acme";
+  const startMs = options.now ? options.now.getTime() : Math.floor(Date.now() / 1000) * 1000;
+  let nowMs = startMs;
+  const dataset = new Dataset({
+    seed,
+    workspace,
+    repositories: options.repositories ?? 3,
+    runsPerRepository: options.runsPerRepository ?? 25,
+    startMs,
+    nowMs: () => nowMs,
+  });
+  const credentials = (options.credentials ?? DEFAULT_CREDENTIALS).map((c) => ({ ...c, scopes: [...c.scopes] }));
+  const server = new SimServer((req, origin) => handleApi({ dataset, origin, credentials }, req), options.latencyMs ?? 0);
+  await server.listen(options.port ?? 0);
+  const origin = server.origin;
+
+  const render = (slug: string, uuid: string) => {
+    const repo = dataset.requireRepo(slug);
+    const run = dataset.findRun(repo, uuid);
+    if (!run) throw new Error(`simulator: no run ${uuid} in '${slug}'`);
+    return dataset.renderRun(repo, run);
+  };
+
+  return {
+    url: `${origin}/2.0`,
+    origin,
+    workspace,
+    requests: server.requests,
+    clock: {
+      now: () => new Date(nowMs),
+      advance(ms: number): void {
+        if (!Number.isFinite(ms) || ms < 0) throw new Error(`simulator: clock.advance needs a non-negative number, got ${ms}`);
+        nowMs += ms;
+      },
+    },
+    repositories: () => dataset.liveRepos().map((r) => dataset.renderRepo(r)),
+    runs: (slug) => {
+      const repo = dataset.requireRepo(slug);
+      return dataset.runsOf(repo).map((r) => dataset.renderRun(repo, r));
+    },
+    addRun: (slug, opts) => render(slug, dataset.addRun(slug, opts).uuid),
+    finishRun: (slug, uuid, result = "SUCCESSFUL") => render(slug, dataset.finishRun(slug, uuid, result).uuid),
+    rerun: (slug, uuid) => render(slug, dataset.rerun(slug, uuid).uuid),
+    addRepository: (opts) => dataset.renderRepo(dataset.addRepository(opts?.slug)),
+    touchRepository: (slug) => dataset.touchRepository(slug),
+    deleteRepository: (slug) => dataset.deleteRepository(slug),
+    disablePipelines: (slug) => dataset.disablePipelines(slug),
+    inject: (fault) => server.inject(fault),
+    clearFaults: () => server.clearFaults(),
+    close: () => server.close(),
+  };
+}
