@@ -222,3 +222,60 @@ describe("incremental read", () => {
     assert.match(sim.requests[0]!.query.q?.[0] ?? "", /^updated_on>=/);
   });
 });
+
+describe("read while the workspace changes", () => {
+  let sim: Simulator;
+  before(async () => {
+    sim = await startSimulator({ repositories: 2, runsPerRepository: 60, seed: 11 });
+  });
+  after(() => sim.close());
+
+  test("runs arriving while a read pages through are neither lost nor duplicated", async () => {
+    const [repo] = sim.repositories();
+    const slug = repo!.slug as string;
+    const before = sim.runs(slug).map((r) => r.uuid as string);
+    // Page 2 of the first repository answers slowly; meanwhile three runs arrive, shifting every
+    // row of the newest-first listing down by three.
+    sim.inject({ kind: "slow", delayMs: 800, match: new RegExp(`/${slug}/pipelines.*[?&]page=2`) });
+    sim.requests.length = 0;
+    const config = simConfigFile(sim, { page_size: 20 });
+    const catalog = catalogFile(["pipelines"]);
+    const reading = read(config, catalog);
+    while (!sim.requests.some((r) => r.path.includes(`/${slug}/pipelines`) && r.query.page?.[0] === "2")) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const arrived = [1, 2, 3].map(() => {
+      sim.clock.advance(1000);
+      return sim.addRun(slug).uuid as string;
+    });
+    const first = await reading;
+    const got = records(first.messages, "pipelines").filter((r) => r.repository_uuid === repo!.uuid);
+    byUuid(got); // no duplicate
+    for (const uuid of before) assert.ok(got.some((r) => r.uuid === uuid), `run ${uuid} missing`);
+    const second = await read(config, catalog, stateFileFrom(first.messages));
+    const all = new Set([...got, ...records(second.messages, "pipelines")].map((r) => r.uuid));
+    for (const uuid of arrived) assert.ok(all.has(uuid), `run ${uuid} that arrived mid-walk is lost`);
+  });
+
+  test("a repository deleted or without Pipelines is logged and skipped, not fatal", async () => {
+    const extra = sim.addRepository({ slug: "to-delete" });
+    const noPipelines = sim.addRepository({ slug: "no-pipelines" });
+    sim.disablePipelines(noPipelines.slug as string);
+    // The repository disappears between the listing and its pipelines request.
+    sim.inject({ kind: "slow", delayMs: 300, match: /\/pipelines/ });
+    sim.requests.length = 0;
+    const reading = read(simConfigFile(sim), catalogFile(["pipelines"]));
+    while (!sim.requests.some((r) => r.path.includes("/pipelines"))) await new Promise((r) => setTimeout(r, 10));
+    sim.deleteRepository(extra.slug as string);
+    const result = await reading;
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(statuses(result.messages, "pipelines").at(-1), "COMPLETE");
+    const logs = result.messages.filter((m) => m.type === "LOG").map((m) => m.log.message as string);
+    assert.ok(logs.some((l) => l.includes("to-delete") && l.includes("404")), logs.join("\n"));
+    assert.ok(logs.some((l) => l.includes("no-pipelines") && l.includes("404")), logs.join("\n"));
+    const runs = records(result.messages, "pipelines");
+    for (const repo of sim.repositories()) {
+      assert.equal(runs.filter((r) => r.repository_uuid === repo.uuid).length, sim.runs(repo.slug as string).length);
+    }
+  });
+});
