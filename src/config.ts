@@ -22,6 +22,11 @@ export interface Config {
   pageSize: number;
   lookbackHours: number;
   maxRetryWaitSeconds: number;
+  requestTimeoutSeconds: number;
+  concurrency: number;
+  maxRequestsPerHour?: number;
+  idleRepositoryPollHours: number;
+  shard?: { index: number; count: number };
 }
 
 export const DEFAULT_API_URL = "https://api.bitbucket.org/2.0";
@@ -104,7 +109,18 @@ export function parseConfig(raw: unknown, now: Date): Config {
     pageSize: (input.page_size as number | undefined) ?? 100,
     lookbackHours: (input.lookback_hours as number | undefined) ?? 24,
     maxRetryWaitSeconds: (input.max_retry_wait_seconds as number | undefined) ?? 1800,
+    requestTimeoutSeconds: (input.request_timeout_seconds as number | undefined) ?? 60,
+    concurrency: (input.concurrency as number | undefined) ?? 4,
+    idleRepositoryPollHours: (input.idle_repository_poll_hours as number | undefined) ?? 0,
   };
+  if (typeof input.max_requests_per_hour === "number") config.maxRequestsPerHour = input.max_requests_per_hour;
+  const shard = input.shard as { index: number; count: number } | undefined;
+  if (shard) {
+    if (shard.index >= shard.count) {
+      throw new InputError(`Config field shard.index (${shard.index}) must be less than shard.count (${shard.count}).`);
+    }
+    config.shard = { index: shard.index, count: shard.count };
+  }
   const repositories = input.repositories as string[] | undefined;
   if (repositories && repositories.length > 0) config.repositories = repositories;
   const startDate = input.start_date as string | undefined;
@@ -166,11 +182,4 @@ function parseApiUrl(value: string): string {
     throw new InputError("Config field api_url must not have a query string or fragment.");
   }
   return url.toString().replace(/\/+$/, "");
-}
-
-/** Every secret string of a config, as it could appear in output: scanned out of every line. */
-export function secretsOf(config: Config): string[] {
-  const c = config.credentials;
-  if (c.auth_type === "bearer") return [c.token];
-  return [c.api_token, Buffer.from(`${c.email}:${c.api_token}`).toString("base64")];
 }

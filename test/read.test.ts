@@ -264,7 +264,7 @@ describe("read while the workspace changes", () => {
     // The repository disappears between the listing and its pipelines request.
     sim.inject({ kind: "slow", delayMs: 300, match: /\/pipelines/ });
     sim.requests.length = 0;
-    const reading = read(simConfigFile(sim), catalogFile(["pipelines"]));
+    const reading = read(simConfigFile(sim, { concurrency: 1 }), catalogFile(["pipelines"]));
     while (!sim.requests.some((r) => r.path.includes("/pipelines"))) await new Promise((r) => setTimeout(r, 10));
     sim.deleteRepository(extra.slug as string);
     const result = await reading;

@@ -11,6 +11,8 @@ export interface ClientOptions {
   credentials: Credentials;
   maxRetryWaitMs: number;
   requestTimeoutMs: number;
+  /** Spread requests evenly to stay under this many an hour. */
+  maxRequestsPerHour?: number;
   sleep: (ms: number) => Promise<void>;
   now: () => number;
   log: (level: "WARN" | "INFO", message: string) => void;
@@ -32,10 +34,14 @@ export class BitbucketClient {
   private pausedUntil = 0;
   private consecutiveRateLimits = 0;
   private nearLimitGapMs = 0;
-  private lastRequestAt = 0;
+  private nextSlot = 0;
+  private hourlyLimit: number;
+  /** Start times of the requests of the last hour, oldest first. */
+  private readonly lastHour: number[] = [];
 
   constructor(private readonly options: ClientOptions) {
     this.origin = new URL(options.apiUrl).origin;
+    this.hourlyLimit = options.maxRequestsPerHour ?? 1000;
     this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 32, pipelining: 1 });
     const c = options.credentials;
     this.authorization =
@@ -64,7 +70,7 @@ export class BitbucketClient {
       this.assertOwnOrigin(url);
       await this.waitForTurn();
       this.requestCount++;
-      this.lastRequestAt = this.options.now();
+      this.lastHour.push(this.options.now());
       let status: number;
       let text: string;
       let headers: Record<string, string | string[] | undefined>;
@@ -132,10 +138,23 @@ export class BitbucketClient {
     }
   }
 
+  /** Requests left in the rolling hour, by the configured pace or Bitbucket's stated limit. */
+  requestsLeftThisHour(): number {
+    const hourAgo = this.options.now() - 3_600_000;
+    while (this.lastHour.length > 0 && this.lastHour[0]! < hourAgo) this.lastHour.shift();
+    return Math.max(0, this.hourlyLimit - this.lastHour.length);
+  }
+
+  /** Waits for a rate-limit pause to end and for this request's slot in the pace. */
   private async waitForTurn(): Promise<void> {
-    const now = this.options.now();
-    const until = Math.max(this.pausedUntil, this.lastRequestAt + this.nearLimitGapMs);
-    if (until > now) await this.options.sleep(until - now);
+    for (;;) {
+      const now = this.options.now();
+      const pace = this.options.maxRequestsPerHour ? Math.ceil(3_600_000 / this.options.maxRequestsPerHour) : 0;
+      const slot = Math.max(now, this.pausedUntil, this.nextSlot);
+      this.nextSlot = slot + Math.max(pace, this.nearLimitGapMs);
+      if (slot > now) await this.options.sleep(slot - now);
+      if (this.options.now() >= this.pausedUntil) return;
+    }
   }
 
   private async backOff(
@@ -173,6 +192,7 @@ export class BitbucketClient {
     const near = header(headers, "x-ratelimit-nearlimit");
     if (near === undefined) return;
     const limit = Number(header(headers, "x-ratelimit-limit")) || 1000;
+    if (!this.options.maxRequestsPerHour) this.hourlyLimit = limit;
     const gap = near.toLowerCase() === "true" ? Math.ceil(3_600_000 / limit) : 0;
     if (gap > 0 && this.nearLimitGapMs === 0) {
       this.options.log("WARN", `Bitbucket says the rate limit is near (${limit} requests an hour): slowing to one request every ${gap / 1000} s.`);

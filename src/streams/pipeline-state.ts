@@ -24,6 +24,8 @@ export interface RepositoryRunsState {
   /** created_on of the newest run emitted for this repository. */
   created_on?: string;
   runs?: Record<string, WatchedRun>;
+  /** When this repository was last asked for runs (only with idle_repository_poll_hours). */
+  polled_at?: string;
 }
 
 export interface PipelinesState {
@@ -73,6 +75,8 @@ export function parsePipelinesState(raw: unknown): PipelinesState {
     const cursor = cursorFrom(entry, "created_on", `pipelines (repository ${uuid})`);
     const runs = (entry as Record<string, unknown>).runs;
     const parsed: RepositoryRunsState = cursor ? { created_on: cursor } : {};
+    const polledAt = cursorFrom(entry, "polled_at", `pipelines (repository ${uuid})`);
+    if (polledAt) parsed.polled_at = polledAt;
     if (runs !== undefined && runs !== null) {
       if (typeof runs !== "object" || Array.isArray(runs)) {
         throw new InputError(`The state of stream pipelines has runs for repository ${uuid} that are not an object keyed by run uuid.`);

@@ -3,7 +3,8 @@
 // emitted again when they change. The state rules live in pipeline-state.ts.
 import { ApiError } from "../bitbucket/errors.js";
 import { numberedPages } from "../bitbucket/paginate.js";
-import { timestampFromMillis, normaliseTimestamp } from "../bitbucket/timestamps.js";
+import { normaliseTimestamp, timestampFromMillis, timestampMillis } from "../bitbucket/timestamps.js";
+import { inOrder } from "../sync/in-order.js";
 import type { JsonObject } from "../protocol/messages.js";
 import { laterCursor } from "./cursor.js";
 import {
@@ -34,26 +35,49 @@ export const pipelines: Stream = {
     // never sends them back to the start. Repositories out of scope are dropped.
     const next: Record<string, RepositoryRunsState> = {};
     for (const repo of repos) next[repo.uuid] = previous.repositories?.[repo.uuid] ?? shared;
+    const polled = repos.filter((repo) => isDue(ctx, repo, next[repo.uuid]!));
+    if (polled.length < repos.length) {
+      ctx.log("INFO", `Polling ${polled.length} of ${repos.length} repositories: the others are idle (idle_repository_poll_hours = ${ctx.config.idleRepositoryPollHours}).`);
+    }
     let newest = previous.created_on;
     const state = (): JsonObject => ({ ...(newest ? { created_on: newest } : {}), repositories: next });
-    const checkpoints = new CheckpointPacer(repos.length, JSON.stringify(next).length);
+    const checkpoints = new CheckpointPacer(polled.length, JSON.stringify(next).length);
+    const progress = new Progress(ctx, polled.length);
 
-    for (const repo of repos) {
-      const before = next[repo.uuid]!;
-      const walk = readRepository(ctx, repo, before);
-      let step = await walk.next();
-      for (; !step.done; step = await walk.next()) {
+    const walks = polled.map((repo) => () => readRepository(ctx, repo, next[repo.uuid]!));
+    let index = 0;
+    for await (const output of inOrder(walks, ctx.config.concurrency, 2 * ctx.config.pageSize)) {
+      if ("item" in output) {
+        if (typeof output.item === "number") {
+          progress.sized(output.item);
+          continue;
+        }
         checkpoints.recordEmitted();
-        yield { record: step.value };
+        yield { record: output.item };
+        continue;
       }
-      next[repo.uuid] = step.value;
-      newest = laterCursor(newest, step.value.created_on);
-      const growth = JSON.stringify(step.value).length - JSON.stringify(before).length;
-      if (checkpoints.repositoryDone(growth)) yield { checkpoint: state() };
+      const repo = polled[index++]!;
+      const before = next[repo.uuid]!;
+      const after = ctx.config.idleRepositoryPollHours > 0 ? { ...output.done, polled_at: timestampFromMillis(ctx.now()) } : output.done;
+      next[repo.uuid] = after;
+      newest = laterCursor(newest, after.created_on);
+      const estimate = progress.repositoryDone();
+      if (estimate !== undefined) yield { estimate };
+      if (checkpoints.repositoryDone(JSON.stringify(after).length - JSON.stringify(before).length)) yield { checkpoint: state() };
     }
     yield { checkpoint: state() };
   },
 };
+
+/** With idle_repository_poll_hours, skip repositories with nothing to expect (see the config). */
+function isDue(ctx: ReadContext, repo: RepositoryRef, entry: RepositoryRunsState): boolean {
+  const hours = ctx.config.idleRepositoryPollHours;
+  if (hours === 0 || !entry.polled_at || entry.created_on === undefined) return true;
+  if (Object.values(entry.runs ?? {}).some(wasUnfinished)) return true;
+  const polledAt = normaliseTimestamp(entry.polled_at) ?? "";
+  if (repo.updatedOn === undefined || repo.updatedOn > polledAt) return true;
+  return timestampMillis(polledAt) <= ctx.now() - hours * 3_600_000;
+}
 
 /**
  * One repository: walk runs newest first down to the cursor (or to the look-back window, if
@@ -64,7 +88,7 @@ async function* readRepository(
   ctx: ReadContext,
   repo: RepositoryRef,
   before: RepositoryRunsState,
-): AsyncGenerator<JsonObject, RepositoryRunsState> {
+): AsyncGenerator<JsonObject | number, RepositoryRunsState> {
   const { config, client } = ctx;
   const now = ctx.now();
   const cursor = before.created_on ? normaliseTimestamp(before.created_on) : undefined;
@@ -87,7 +111,8 @@ async function* readRepository(
   const path = `/repositories/${encodeURIComponent(config.workspace)}/${encodeURIComponent(repo.slug)}/pipelines`;
   const pages = numberedPages(client, path, { sort: "-created_on" }, config.pageSize, [404]);
   let step = await pages.next();
-  for (; !step.done; step = await pages.next()) {
+  for (let first = true; !step.done; step = await pages.next(), first = false) {
+    if (first && step.value.size !== undefined) yield step.value.size;
     let reachedEnd = false;
     for (const raw of step.value.values) {
       const run = describeRun(raw);
@@ -191,5 +216,42 @@ class CheckpointPacer {
       this.repositoriesSince = 0;
     }
     return due;
+  }
+}
+
+/** Progress for hosts and people: an ESTIMATE of the stream's rows, and a LOG every 30 s. */
+class Progress {
+  private repositoriesDone = 0;
+  private sizeSum = 0;
+  private sizedRepositories = 0;
+  private lastLog: number;
+
+  constructor(
+    private readonly ctx: ReadContext,
+    private readonly repositories: number,
+  ) {
+    this.lastLog = ctx.now();
+  }
+
+  /** A repository's first page said how many runs it has. */
+  sized(size: number): void {
+    this.sizeSum += size;
+    this.sizedRepositories++;
+  }
+
+  /** Returns an estimate of the stream's total rows when it is time to publish one. */
+  repositoryDone(): number | undefined {
+    this.repositoriesDone++;
+    const now = this.ctx.now();
+    if (this.repositoriesDone !== 1 && this.repositoriesDone !== this.repositories && now - this.lastLog < 30_000) return undefined;
+    this.lastLog = now;
+    const average = this.sizedRepositories > 0 ? this.sizeSum / this.sizedRepositories : 0;
+    const estimate = Math.round(this.sizeSum + average * (this.repositories - this.sizedRepositories));
+    const client = this.ctx.client;
+    this.ctx.log(
+      "INFO",
+      `pipelines: ${this.repositoriesDone}/${this.repositories} repositories read, ${client.requestCount} requests made, about ${client.requestsLeftThisHour()} left in this hour's budget.`,
+    );
+    return estimate;
   }
 }

@@ -1,10 +1,10 @@
-// Stream `repositories`: the workspace's repositories (or the config's slugs). Incremental reads
-// ask the server only for repositories updated since the cursor (BBQL on updated_on), newest
-// first so that a repository updated mid-walk shifts rows down (a duplicate) rather than up (a
-// loss); the cursor is therefore saved once, at the end.
+// Stream `repositories`: the workspace's repositories (or the config's slugs, or this shard's).
+// Incremental reads ask the server only for repositories updated since the cursor (BBQL on
+// updated_on), newest first so that a repository updated mid-walk shifts rows down (a duplicate)
+// rather than up (a loss); the cursor is therefore saved once, at the end.
 import { normaliseTimestamp } from "../bitbucket/timestamps.js";
 import type { JsonObject } from "../protocol/messages.js";
-import { workspaceRepositories, toRepositoryRef } from "./repository-scope.js";
+import { toRepositoryRef, workspaceRepositories } from "./repository-scope.js";
 import { cursorFrom, laterCursor } from "./cursor.js";
 import type { Stream } from "./stream.js";
 
@@ -20,19 +20,19 @@ export const repositories: Stream = {
   async *read(ctx, mode, state) {
     const cursor = mode === "incremental" ? (state?.updated_on as string | undefined) : undefined;
     const since = cursor ? normaliseTimestamp(cursor) : undefined;
-    const query = since
-      ? { q: `updated_on>=${since.slice(0, 23)}+00:00`, sort: "-updated_on" }
-      : { sort: "-updated_on" };
-    const wanted = ctx.config.repositories?.map((s) => s.toLowerCase());
     let newest = cursor;
-    for await (const values of workspaceRepositories(ctx.client, ctx.config, query)) {
+    // A full read shares the listing the pipelines stream needs anyway: no request twice.
+    const pages = since
+      ? workspaceRepositories(ctx.client, ctx.config, { q: `updated_on>=${since.slice(0, 23)}+00:00`, sort: "-updated_on" })
+      : (async function* () {
+          yield await ctx.scope.listRaw();
+        })();
+    for await (const values of pages) {
       for (const raw of values) {
         const ref = toRepositoryRef(raw);
-        if (!ref || (wanted && !wanted.includes(ref.slug.toLowerCase()))) continue;
-        const updated = (raw as { updated_on?: unknown }).updated_on;
-        const updatedOn = typeof updated === "string" ? normaliseTimestamp(updated) : undefined;
-        if (since && updatedOn && updatedOn <= since) continue;
-        if (updatedOn) newest = laterCursor(newest, updatedOn);
+        if (!ref || !ctx.scope.includes(ref)) continue;
+        if (since && ref.updatedOn && ref.updatedOn <= since) continue;
+        if (ref.updatedOn) newest = laterCursor(newest, ref.updatedOn);
         yield { record: raw as JsonObject };
       }
     }

@@ -5,16 +5,23 @@ import { followNext } from "../bitbucket/paginate.js";
 import type { BitbucketClient } from "../bitbucket/client.js";
 import type { Config } from "../config.js";
 import { ConnectorError } from "../errors.js";
+import { normaliseTimestamp } from "../bitbucket/timestamps.js";
 
 export interface RepositoryRef {
   uuid: string;
   slug: string;
   full_name: string;
+  /** Normalised (timestamps.ts); a push changes it, a scheduled or manual run does not. */
+  updatedOn?: string;
 }
 
 export interface RepositoryScope {
   /** The in-scope repositories, listed on first use. */
   list(): Promise<RepositoryRef[]>;
+  /** The same, as the API returned them (for the repositories stream). */
+  listRaw(): Promise<unknown[]>;
+  /** Whether a repository belongs to this sync (the `repositories` filter and the shard). */
+  includes(ref: RepositoryRef): boolean;
   /** Slugs named in the config that the credential cannot see (after list()). */
   missing(): string[];
 }
@@ -50,29 +57,52 @@ export function toRepositoryRef(raw: unknown): RepositoryRef | undefined {
   const fullName = typeof r.full_name === "string" ? r.full_name : undefined;
   const slug = typeof r.slug === "string" ? r.slug : fullName?.split("/")[1];
   if (!slug || !fullName) return undefined;
-  return { uuid: r.uuid, slug, full_name: fullName };
+  const updated = (raw as { updated_on?: unknown }).updated_on;
+  const updatedOn = typeof updated === "string" ? normaliseTimestamp(updated) : undefined;
+  return { uuid: r.uuid, slug, full_name: fullName, ...(updatedOn ? { updatedOn } : {}) };
 }
 
 export function createRepositoryScope(client: BitbucketClient, config: Config): RepositoryScope {
-  let listing: Promise<RepositoryRef[]> | undefined;
+  let listing: Promise<{ refs: RepositoryRef[]; raw: unknown[] }> | undefined;
   let missing: string[] = [];
   const wanted = config.repositories?.map((s) => s.toLowerCase());
-  async function load(): Promise<RepositoryRef[]> {
-    const found: RepositoryRef[] = [];
+  const includes = (ref: RepositoryRef): boolean =>
+    (!wanted || wanted.includes(ref.slug.toLowerCase())) &&
+    (!config.shard || shardOf(ref.uuid, config.shard.count) === config.shard.index);
+  async function load(): Promise<{ refs: RepositoryRef[]; raw: unknown[] }> {
+    const refs: RepositoryRef[] = [];
+    const raw: unknown[] = [];
+    const seen = new Set<string>();
     for await (const values of workspaceRepositories(client, config)) {
-      for (const raw of values) {
-        const ref = toRepositoryRef(raw);
-        if (ref && (!wanted || wanted.includes(ref.slug.toLowerCase()))) found.push(ref);
+      for (const value of values) {
+        const ref = toRepositoryRef(value);
+        // A repository listed twice (pages shifted by a change mid-listing) counts once.
+        if (!ref || seen.has(ref.uuid) || !includes(ref)) continue;
+        seen.add(ref.uuid);
+        refs.push(ref);
+        raw.push(value);
       }
     }
     if (wanted) {
-      const seen = new Set(found.map((r) => r.slug.toLowerCase()));
-      missing = (config.repositories ?? []).filter((s) => !seen.has(s.toLowerCase()));
+      const found = new Set(refs.map((r) => r.slug.toLowerCase()));
+      missing = (config.repositories ?? []).filter((s) => !found.has(s.toLowerCase()));
     }
-    return found;
+    return { refs, raw };
   }
   return {
-    list: () => (listing ??= load()),
+    list: async () => (await (listing ??= load())).refs,
+    listRaw: async () => (await (listing ??= load())).raw,
+    includes,
     missing: () => missing,
   };
+}
+
+/** A stable shard for a repository: FNV-1a of its uuid, modulo the shard count. */
+export function shardOf(uuid: string, count: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < uuid.length; i++) {
+    hash ^= uuid.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % count;
 }

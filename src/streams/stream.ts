@@ -15,8 +15,11 @@ export interface ReadContext {
   log: (level: "INFO" | "WARN", message: string) => void;
 }
 
-/** A stream yields records, and checkpoints: its whole state, covering every record before it. */
-export type StreamOutput = { record: JsonObject } | { checkpoint: JsonObject };
+/**
+ * A stream yields records; checkpoints (its whole state, covering every record before it); and
+ * estimates of its total rows, for progress.
+ */
+export type StreamOutput = { record: JsonObject } | { checkpoint: JsonObject } | { estimate: number };
 
 export interface Stream {
   name: string;

@@ -1,6 +1,6 @@
 // The one loop from a stream's output to protocol messages: stream statuses, records, and a
 // STATE (with the count of records it covers) after each checkpoint.
-import { record, streamState, streamStatus, type JsonObject } from "../protocol/messages.js";
+import { estimate, record, streamState, streamStatus, type JsonObject } from "../protocol/messages.js";
 import type { MessageWriter } from "../protocol/writer.js";
 import type { ReadContext } from "../streams/stream.js";
 import type { ConfiguredStream } from "./catalog.js";
@@ -19,6 +19,10 @@ export async function readStream(
     if (!running) {
       running = true;
       await out.write(streamStatus(stream.name, "RUNNING", ctx.now()));
+    }
+    if ("estimate" in output) {
+      await out.write(estimate(stream.name, output.estimate, ctx.now()));
+      continue;
     }
     if ("record" in output) {
       await out.write(record(stream.name, output.record, ctx.now()));
