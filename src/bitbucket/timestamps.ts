@@ -4,7 +4,14 @@
 const ISO =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 
+// The forms Bitbucket writes, already in UTC: only the fraction needs padding (fast path).
+const UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{1,9}))?(?:Z|\+00:00)$/;
+
 export function normaliseTimestamp(value: string): string | undefined {
+  const fast = UTC.exec(value);
+  if (fast && value.slice(5, 7) <= "12" && value.slice(8, 10) <= "28" && value.slice(11, 13) <= "23" && value.slice(14, 16) <= "59" && value.slice(17, 19) <= "59") {
+    return `${value.slice(0, 19)}.${(fast[1] ?? "").padEnd(9, "0")}Z`;
+  }
   const m = ISO.exec(value.trim());
   if (!m) return undefined;
   const [, y, mo, d, h = "00", mi = "00", s = "00", fraction = "", zone = "Z"] = m;

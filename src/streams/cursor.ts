@@ -22,5 +22,6 @@ export function cursorFrom(state: unknown, field: string, stream: string): strin
 export function laterCursor(a: string | undefined, b: string | undefined): string | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;
+  if (a === b) return a;
   return normaliseTimestamp(b)! > normaliseTimestamp(a)! ? b : a;
 }

@@ -41,7 +41,7 @@ export const pipelines: Stream = {
     }
     let newest = previous.created_on;
     const state = (): JsonObject => ({ ...(newest ? { created_on: newest } : {}), repositories: next });
-    const checkpoints = new CheckpointPacer(polled.length, JSON.stringify(next).length);
+    const checkpoints = new CheckpointPacer(polled.length);
     const progress = new Progress(ctx, polled.length);
 
     const walks = polled.map((repo) => () => readRepository(ctx, repo, next[repo.uuid]!));
@@ -52,18 +52,16 @@ export const pipelines: Stream = {
           progress.sized(output.item);
           continue;
         }
-        checkpoints.recordEmitted();
         yield { record: output.item };
         continue;
       }
       const repo = polled[index++]!;
-      const before = next[repo.uuid]!;
       const after = ctx.config.idleRepositoryPollHours > 0 ? { ...output.done, polled_at: timestampFromMillis(ctx.now()) } : output.done;
       next[repo.uuid] = after;
       newest = laterCursor(newest, after.created_on);
       const estimate = progress.repositoryDone();
       if (estimate !== undefined) yield { estimate };
-      if (checkpoints.repositoryDone(JSON.stringify(after).length - JSON.stringify(before).length)) yield { checkpoint: state() };
+      if (checkpoints.repositoryDone()) yield { checkpoint: state() };
     }
     yield { checkpoint: state() };
   },
@@ -100,11 +98,9 @@ async function* readRepository(
   const reached = new Set<string>();
   const nextRuns: Record<string, WatchedRun> = {};
   let newest = before.created_on;
-  const decorate = (raw: unknown): JsonObject => ({
-    ...(raw as JsonObject),
-    repository_uuid: repo.uuid,
-    repository_full_name: repo.full_name,
-  });
+  // The parsed object is ours alone: extending it in place spares a copy per run.
+  const decorate = (raw: unknown): JsonObject =>
+    Object.assign(raw as JsonObject, { repository_uuid: repo.uuid, repository_full_name: repo.full_name });
 
   // Pages shift down by one when a run arrives mid-walk: skip what an earlier page showed.
   const boundary = { oldest: undefined as string | undefined, uuids: new Set<string>() };
@@ -172,7 +168,8 @@ async function* readRepository(
       nextRuns[uuid] = { created_on: run.createdOn ?? last.created_on, seen: run.fingerprint };
     }
   }
-  return { ...(newest ? { created_on: newest } : {}), runs: boundUnfinished(ctx, repo, nextRuns) };
+  const runs = boundUnfinished(ctx, repo, nextRuns);
+  return { ...(newest ? { created_on: newest } : {}), ...(Object.keys(runs).length > 0 ? { runs } : {}) };
 }
 
 function boundUnfinished(ctx: ReadContext, repo: RepositoryRef, runs: Record<string, WatchedRun>): Record<string, WatchedRun> {
@@ -189,33 +186,22 @@ const minOf = (a: string, b: string): string => (a < b ? a : b);
 const maxOf = (a: string, b: string | undefined): string => (b !== undefined && b > a ? b : a);
 
 /**
- * When to print the whole state after a repository: once the records since the last STATE
- * outweigh it, or once 1/20 of the repositories are done. Total STATE bytes then grow linearly
- * with the workspace, and a resumed read redoes at most a twentieth of it.
+ * When to print the whole state after a repository: once a twentieth of the repositories are
+ * done. The state grows with the workspace, so total STATE bytes stay linear in it (about 20
+ * states), and a resumed read redoes at most a twentieth of the repositories.
  */
 class CheckpointPacer {
-  private recordsSince = 0;
   private repositoriesSince = 0;
-  constructor(
-    private readonly repositories: number,
-    private stateBytes: number,
-  ) {}
+  private readonly every: number;
 
-  recordEmitted(): void {
-    this.recordsSince++;
+  constructor(repositories: number) {
+    this.every = Math.max(1, Math.ceil(repositories / 20));
   }
 
-  repositoryDone(stateGrowth: number): boolean {
-    this.stateBytes += stateGrowth;
-    this.repositoriesSince++;
-    const due =
-      this.recordsSince * 1000 >= this.stateBytes ||
-      this.repositoriesSince >= Math.max(1, Math.ceil(this.repositories / 20));
-    if (due) {
-      this.recordsSince = 0;
-      this.repositoriesSince = 0;
-    }
-    return due;
+  repositoryDone(): boolean {
+    if (++this.repositoriesSince < this.every) return false;
+    this.repositoriesSince = 0;
+    return true;
   }
 }
 

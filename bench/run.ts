@@ -1,0 +1,137 @@
+// `npm run bench [-- --repositories N --runs N --latency MS --concurrency N]`: starts the
+// simulator with a generated workspace, runs the built CLI as a subprocess reading its stdout
+// through a pipe, and prints figures for a full read and an incremental re-sync: records,
+// requests made and the minimum possible, wall time, records a second, peak RSS of the connector.
+// With no arguments it runs the standard scenarios (latency, CPU, memory at two sizes, idle polling).
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startSimulator, type Simulator } from "../test/simulator/index.js";
+
+interface Scenario {
+  name: string;
+  repositories: number;
+  runs: number;
+  latencyMs: number;
+  concurrency?: number;
+  idlePollHours?: number;
+}
+
+interface Figures {
+  records: number;
+  requests: number;
+  seconds: number;
+  peakRssMb: number;
+  lastStates: string;
+  stateBytes: number;
+}
+
+const dir = mkdtempSync(join(tmpdir(), "bbp-bench-"));
+
+function arg(name: string): number | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : undefined;
+}
+
+async function runConnector(sim: Simulator, scenario: Scenario, state?: string): Promise<Figures> {
+  const config = join(dir, "config.json");
+  writeFileSync(
+    config,
+    JSON.stringify({
+      workspace: sim.workspace,
+      credentials: { auth_type: "bearer", token: "sim-token" },
+      api_url: sim.url,
+      concurrency: scenario.concurrency ?? 4,
+      idle_repository_poll_hours: scenario.idlePollHours ?? 0,
+    }),
+  );
+  const catalog = join(dir, "catalog.json");
+  writeFileSync(catalog, readFileSync("catalog.sample.json"));
+  const args = ["dist/main.js", "read", "--config", config, "--catalog", catalog];
+  if (state) {
+    writeFileSync(join(dir, "state.json"), state);
+    args.push("--state", join(dir, "state.json"));
+  }
+  const requestsBefore = sim.requests.length;
+  const started = process.hrtime.bigint();
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+  let peakKb = 0;
+  const sampler = setInterval(() => {
+    try {
+      const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
+      if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
+    } catch {
+      /* exited */
+    }
+  }, 20);
+  let records = 0;
+  let stateBytes = 0;
+  let tail = "";
+  const lastState = new Map<string, string>();
+  child.stdout.setEncoding("utf8");
+  for await (const chunk of child.stdout as AsyncIterable<string>) {
+    const lines = (tail + chunk).split("\n");
+    tail = lines.pop()!;
+    for (const line of lines) {
+      if (line.startsWith('{"type":"RECORD"')) records++;
+      else if (line.startsWith('{"type":"STATE"')) {
+        stateBytes += line.length + 1;
+        const state = JSON.parse(line).state;
+        lastState.set(state.stream.stream_descriptor.name, JSON.stringify(state));
+      }
+    }
+  }
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  clearInterval(sampler);
+  if (code !== 0) throw new Error(`connector exited ${code}`);
+  return {
+    records,
+    requests: sim.requests.length - requestsBefore,
+    seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    peakRssMb: peakKb / 1024,
+    lastStates: `[${[...lastState.values()].join(",")}]`,
+    stateBytes,
+  };
+}
+
+function line(label: string, f: Figures, minimum: number): string {
+  return `  ${label.padEnd(12)} records ${String(f.records).padStart(8)}  requests ${String(f.requests).padStart(6)} (minimum ${minimum})  ${f.seconds.toFixed(2).padStart(6)} s  ${Math.round(f.records / f.seconds).toString().padStart(7)} records/s  peak RSS ${f.peakRssMb.toFixed(0)} MB  STATE ${(f.stateBytes / 1024).toFixed(0)} KB`;
+}
+
+async function bench(s: Scenario): Promise<void> {
+  const sim = await startSimulator({ repositories: s.repositories, runsPerRepository: s.runs, latencyMs: s.latencyMs, seed: 5 });
+  try {
+    const listing = Math.ceil(s.repositories / 100);
+    console.log(`${s.name}: ${s.repositories} repositories x ${s.runs} runs, ${s.latencyMs} ms latency, concurrency ${s.concurrency ?? 4}${s.idlePollHours ? `, idle_repository_poll_hours ${s.idlePollHours}` : ""}`);
+    const full = await runConnector(sim, s);
+    console.log(line("full read", full, listing + s.repositories * Math.max(1, Math.ceil(s.runs / 100))));
+    sim.clock.advance(3_600_000);
+    const active = s.idlePollHours ? Math.ceil(s.repositories * 0.05) : 0;
+    const repos = sim.repositories();
+    for (let i = 0; i < active; i++) {
+      sim.touchRepository(repos[i * 20]!.slug as string);
+      sim.addRun(repos[i * 20]!.slug as string, { state: "COMPLETED", result: "SUCCESSFUL" });
+    }
+    const incremental = await runConnector(sim, s, full.lastStates);
+    const polled = s.idlePollHours ? active : s.repositories;
+    // The repositories listing for the scope, one for the repositories stream's own BBQL query,
+    // and one page per polled repository (unfinished runs are usually on that page).
+    console.log(line("incremental", incremental, listing + 1 + polled));
+  } finally {
+    await sim.close();
+  }
+}
+
+const custom = arg("repositories");
+const scenarios: Scenario[] = custom
+  ? [{ name: "custom", repositories: custom, runs: arg("runs") ?? 100, latencyMs: arg("latency") ?? 0, concurrency: arg("concurrency") ?? 4, idlePollHours: arg("idle") ?? 0 }]
+  : [
+      { name: "latency", repositories: 1000, runs: 100, latencyMs: 50, concurrency: 8 },
+      { name: "cpu", repositories: 100, runs: 1000, latencyMs: 0 },
+      { name: "memory-10k", repositories: 100, runs: 100, latencyMs: 0 },
+      { name: "memory-1M", repositories: 1000, runs: 1000, latencyMs: 0 },
+      { name: "idle-polling", repositories: 1000, runs: 20, latencyMs: 0, idlePollHours: 24 },
+    ];
+console.log(`machine: ${(await import("node:os")).cpus().length} cores, ${(await import("node:os")).cpus()[0]?.model ?? "?"}, node ${process.version}`);
+for (const s of scenarios) await bench(s);
