@@ -5,9 +5,10 @@ import { ConnectorError } from "../errors.js";
 import { log, traceError, type JsonObject } from "../protocol/messages.js";
 import { OutputClosedError } from "../protocol/writer.js";
 import { createRepositoryScope } from "../streams/repository-scope.js";
-import type { ReadContext } from "../streams/stream.js";
+import type { ReadContext, StreamOutput } from "../streams/stream.js";
 import { parseCatalog } from "../sync/catalog.js";
-import { readStream } from "../sync/read-stream.js";
+import { writeStreams, type TaggedOutput } from "../sync/read-stream.js";
+import { readRepositoryStreams } from "../sync/repository-pass.js";
 import { parseInputState } from "../sync/state.js";
 import { createClient } from "./client.js";
 import type { CommandDeps } from "./deps.js";
@@ -39,25 +40,39 @@ export async function read(args: ReadArgs, deps: CommandDeps): Promise<number> {
   };
   const client = createClient(config, deps, emitLog);
   const ctx: ReadContext = { config, client, scope: createRepositoryScope(client, config), now, log: emitLog };
+  // The workspace streams one by one, then every repository stream in one shared pass.
+  const repositoryGroup = configured.flatMap(({ stream, mode }) =>
+    stream.kind === "repository" ? [{ stream, mode, state: states.get(stream.name) }] : [],
+  );
+  const runs: Array<{ names: string[]; outputs: () => AsyncIterable<TaggedOutput> }> = configured.flatMap(({ stream, mode }) =>
+    stream.kind === "workspace"
+      ? [{ names: [stream.name], outputs: () => tag(stream.name, stream.read(ctx, mode, states.get(stream.name))) }]
+      : [],
+  );
+  if (repositoryGroup.length > 0) {
+    runs.push({ names: repositoryGroup.map((g) => g.stream.name), outputs: () => readRepositoryStreams(ctx, repositoryGroup) });
+  }
   let failed = false;
   try {
-    for (const entry of configured) {
+    for (const { names, outputs } of runs) {
       try {
-        await readStream(out, entry, states.get(entry.stream.name), ctx);
+        await writeStreams(out, names, outputs(), now);
       } catch (error) {
         if (error instanceof OutputClosedError) throw error;
         failed = true;
         const e = error instanceof ConnectorError ? error : undefined;
-        await out.write(streamStatus(entry.stream.name, "INCOMPLETE", now()));
-        await out.write(
-          traceError(
-            `Stream ${entry.stream.name} failed: ${e ? e.message : String((error as Error).message)}`,
-            e ? e.failureType : "system_error",
-            now(),
-            entry.stream.name,
-            e ? undefined : (error as Error).stack,
-          ),
-        );
+        for (const name of names) {
+          await out.write(streamStatus(name, "INCOMPLETE", now()));
+          await out.write(
+            traceError(
+              `Stream ${name} failed: ${e ? e.message : String((error as Error).message)}`,
+              e ? e.failureType : "system_error",
+              now(),
+              name,
+              e ? undefined : (error as Error).stack,
+            ),
+          );
+        }
       }
     }
   } finally {
@@ -70,4 +85,8 @@ export async function read(args: ReadArgs, deps: CommandDeps): Promise<number> {
 /** An empty state file means no state, as Airbyte may send one. */
 function readStateFile(path: string): unknown {
   return readJsonFile(path, "state", true);
+}
+
+async function* tag(stream: string, outputs: AsyncIterable<StreamOutput>): AsyncGenerator<TaggedOutput> {
+  for await (const output of outputs) yield { ...output, stream };
 }

@@ -16,13 +16,13 @@ export function schemaOf(stream: Stream): JsonObject {
 }
 
 export function airbyteStream(stream: Stream): AirbyteStream {
+  const base = { name: stream.name, json_schema: schemaOf(stream), source_defined_primary_key: stream.primaryKey };
+  if (!stream.cursorField) return { ...base, supported_sync_modes: ["full_refresh"] };
   return {
-    name: stream.name,
-    json_schema: schemaOf(stream),
+    ...base,
     supported_sync_modes: ["full_refresh", "incremental"],
     source_defined_cursor: true,
     default_cursor_field: [stream.cursorField],
-    source_defined_primary_key: stream.primaryKey,
     is_resumable: true,
   };
 }

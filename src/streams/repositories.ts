@@ -6,9 +6,10 @@ import { normaliseTimestamp } from "../bitbucket/timestamps.js";
 import type { JsonObject } from "../protocol/messages.js";
 import { toRepositoryRef, workspaceRepositories } from "./repository-scope.js";
 import { cursorFrom, laterCursor } from "./cursor.js";
-import type { Stream } from "./stream.js";
+import type { WorkspaceStream } from "./stream.js";
 
-export const repositories: Stream = {
+export const repositories: WorkspaceStream = {
+  kind: "workspace",
   name: "repositories",
   primaryKey: [["uuid"]],
   cursorField: "updated_on",

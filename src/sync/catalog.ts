@@ -24,11 +24,12 @@ export function parseCatalog(raw: unknown): ConfiguredStream[] {
     if (seen.has(name)) throw new InputError(`The catalog lists stream "${name}" twice.`);
     seen.add(name);
     const mode = e?.sync_mode;
-    if (mode !== "full_refresh" && mode !== "incremental") {
+    const supported = stream.cursorField ? ["full_refresh", "incremental"] : ["full_refresh"];
+    if (typeof mode !== "string" || !supported.includes(mode)) {
       throw new InputError(
-        `Catalog stream "${name}" has sync_mode ${JSON.stringify(mode ?? null)}; supported: full_refresh, incremental.`,
+        `Catalog stream "${name}" has sync_mode ${JSON.stringify(mode ?? null)}; it supports ${supported.join(", ")}.`,
       );
     }
-    return { stream, mode };
+    return { stream, mode: mode as SyncMode };
   });
 }

@@ -1,40 +1,41 @@
-// The one loop from a stream's output to protocol messages: stream statuses, records, and a
-// STATE (with the count of records it covers) after each checkpoint.
-import { estimate, record, streamState, streamStatus, type JsonObject } from "../protocol/messages.js";
+// The one loop from streams' outputs to protocol messages: STARTED, RUNNING at the first output,
+// records, a STATE (with the count of records it covers) after each checkpoint, COMPLETE. A
+// group of streams read in one pass shares the loop; each stream keeps its own counts.
+import { estimate, record, streamState, streamStatus } from "../protocol/messages.js";
 import type { MessageWriter } from "../protocol/writer.js";
-import type { ReadContext } from "../streams/stream.js";
-import type { ConfiguredStream } from "./catalog.js";
+import type { StreamOutput } from "../streams/stream.js";
 
-export async function readStream(
+export type TaggedOutput = StreamOutput & { stream: string };
+
+export async function writeStreams(
   out: MessageWriter,
-  { stream, mode }: ConfiguredStream,
-  input: JsonObject | undefined,
-  ctx: ReadContext,
+  names: string[],
+  outputs: AsyncIterable<TaggedOutput>,
+  now: () => number,
 ): Promise<void> {
-  await out.write(streamStatus(stream.name, "STARTED", ctx.now()));
-  let running = false;
-  let recordsSinceState = 0;
-  let lastState: string | undefined;
-  for await (const output of stream.read(ctx, mode, input)) {
-    if (!running) {
-      running = true;
-      await out.write(streamStatus(stream.name, "RUNNING", ctx.now()));
-    }
-    if ("estimate" in output) {
-      await out.write(estimate(stream.name, output.estimate, ctx.now()));
-      continue;
+  const streams = new Map(names.map((name) => [name, { running: false, recordsSinceState: 0, lastState: "" }]));
+  for (const name of names) await out.write(streamStatus(name, "STARTED", now()));
+  for await (const output of outputs) {
+    const s = streams.get(output.stream)!;
+    if (!s.running) {
+      s.running = true;
+      await out.write(streamStatus(output.stream, "RUNNING", now()));
     }
     if ("record" in output) {
-      await out.write(record(stream.name, output.record, ctx.now()));
-      recordsSinceState++;
-      continue;
+      await out.write(record(output.stream, output.record, now()));
+      s.recordsSinceState++;
+    } else if ("estimate" in output) {
+      await out.write(estimate(output.stream, output.estimate, now()));
+    } else {
+      const text = JSON.stringify(output.checkpoint);
+      if (text === s.lastState && s.recordsSinceState === 0) continue;
+      await out.write(streamState(output.stream, output.checkpoint, s.recordsSinceState));
+      s.lastState = text;
+      s.recordsSinceState = 0;
     }
-    const text = JSON.stringify(output.checkpoint);
-    if (text === lastState && recordsSinceState === 0) continue;
-    await out.write(streamState(stream.name, output.checkpoint, recordsSinceState));
-    lastState = text;
-    recordsSinceState = 0;
   }
-  if (!running) await out.write(streamStatus(stream.name, "RUNNING", ctx.now()));
-  await out.write(streamStatus(stream.name, "COMPLETE", ctx.now()));
+  for (const [name, s] of streams) {
+    if (!s.running) await out.write(streamStatus(name, "RUNNING", now()));
+    await out.write(streamStatus(name, "COMPLETE", now()));
+  }
 }

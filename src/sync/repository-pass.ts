@@ -1,0 +1,259 @@
+// One pass over each repository in scope, shared by every repository stream of the catalog:
+// the runs listing is walked once (newest first, down to the oldest cursor any stream needs),
+// each stream's RunTracker says which runs it acts on, watched unfinished runs are fetched by
+// uuid once, and per-repository lookups (environments, deployments, steps) are fetched at most
+// once. Repositories are read concurrently; their outputs come out in repository order.
+import { numberedPages } from "../bitbucket/paginate.js";
+import { normaliseTimestamp, timestampFromMillis, timestampMillis } from "../bitbucket/timestamps.js";
+import type { JsonObject } from "../protocol/messages.js";
+import { laterCursor } from "../streams/cursor.js";
+import type { RepositoryRef } from "../streams/repository-scope.js";
+import type { ReadContext, RepositoryStream, StreamOutput, SyncMode } from "../streams/stream.js";
+import { inOrder } from "./in-order.js";
+import { describeRun, RunTracker, wasUnfinished, type RepositoryRunsState, type Run, type RunsState } from "./run-tracker.js";
+
+import type { TaggedOutput } from "./read-stream.js";
+export type { TaggedOutput };
+
+export interface ConfiguredRepositoryStream {
+  stream: RepositoryStream;
+  mode: SyncMode;
+  state: JsonObject | undefined;
+}
+
+/** Per-repository lookups, each fetched at most once per pass. */
+export class RepositoryPass {
+  private readonly memo = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly ctx: ReadContext,
+    readonly repo: RepositoryRef,
+  ) {}
+
+  path(suffix = ""): string {
+    return `/repositories/${encodeURIComponent(this.ctx.config.workspace)}/${encodeURIComponent(this.repo.slug)}${suffix}`;
+  }
+
+  /** Every item of a paged listing under the repository, or [] when it answers 404. */
+  list(suffix: string, query: Record<string, string | number | undefined> = {}): Promise<unknown[]> {
+    return this.once(`list ${suffix}`, async () => {
+      const items: unknown[] = [];
+      const pages = numberedPages(this.ctx.client, this.path(suffix), query, 100, [404]);
+      for await (const page of pages) items.push(...page.values);
+      return items;
+    }) as Promise<unknown[]>;
+  }
+
+  /** One run by uuid; undefined when it is gone (404). */
+  run(uuid: string): Promise<Run | undefined> {
+    return this.once(`run ${uuid}`, async () => {
+      const { client } = this.ctx;
+      const response = await client.get(client.url(this.path(`/pipelines/${encodeURIComponent(uuid)}`)), [404]);
+      return response.status === 404 ? undefined : describeRun(response.body);
+    }) as Promise<Run | undefined>;
+  }
+
+  private once(key: string, load: () => Promise<unknown>): Promise<unknown> {
+    let value = this.memo.get(key);
+    if (!value) this.memo.set(key, (value = load()));
+    return value;
+  }
+}
+
+export async function* readRepositoryStreams(ctx: ReadContext, group: ConfiguredRepositoryStream[]): AsyncGenerator<TaggedOutput> {
+  const repos = await ctx.scope.list();
+  const streams = group.map(({ stream, mode, state }) => {
+    const previous: RunsState = mode === "incremental" && state && stream.followsRuns ? toRunsState(state, stream) : {};
+    // A bare {"<cursor>": …} (no per-repository entries) applies to every repository.
+    const shared: RepositoryRunsState = !previous.repositories && previous.cursor ? { created_on: previous.cursor } : {};
+    // Entries of repositories not read yet are carried as they were, so a STATE printed mid-way
+    // never sends them back to the start. Repositories out of scope are dropped.
+    const entries: Record<string, RepositoryRunsState> = {};
+    if (stream.followsRuns) for (const repo of repos) entries[repo.uuid] = previous.repositories?.[repo.uuid] ?? shared;
+    return { stream, entries, newest: previous.cursor };
+  });
+  const following = streams.filter((s) => s.stream.followsRuns);
+  const polled = repos.filter((repo) => following.length === 0 || following.some((s) => isDue(ctx, repo, s.entries[repo.uuid]!)));
+  if (polled.length < repos.length) {
+    ctx.log("INFO", `Polling ${polled.length} of ${repos.length} repositories: the others are idle (idle_repository_poll_hours = ${ctx.config.idleRepositoryPollHours}).`);
+  }
+  const stateOf = (s: (typeof streams)[number]): JsonObject =>
+    s.stream.followsRuns ? { ...(s.newest ? { [s.stream.cursorField!]: s.newest } : {}), repositories: s.entries } : {};
+  const checkpointEvery = Math.max(1, Math.ceil(polled.length / 20));
+  const progress = new Progress(ctx, polled.length);
+
+  const passes = polled.map((repo) => () => readRepository(ctx, repo, streams.map((s) => ({ stream: s.stream, entry: s.entries[repo.uuid] }))));
+  let index = 0;
+  for await (const output of inOrder(passes, ctx.config.concurrency, 2 * ctx.config.pageSize)) {
+    if ("item" in output) {
+      if ("size" in output.item) progress.sized(output.item.size);
+      else yield { stream: output.item.stream, record: output.item.record };
+      continue;
+    }
+    const repo = polled[index++]!;
+    const polledAt = ctx.config.idleRepositoryPollHours > 0 ? timestampFromMillis(ctx.now()) : undefined;
+    streams.forEach((s, i) => {
+      const entry = output.done[i];
+      if (!entry) return;
+      s.entries[repo.uuid] = polledAt ? { ...entry, polled_at: polledAt } : entry;
+      s.newest = laterCursor(s.newest, entry.created_on);
+    });
+    const estimate = progress.repositoryDone();
+    if (estimate !== undefined && streams.some((s) => s.stream.name === "pipelines")) yield { stream: "pipelines", estimate };
+    if (index % checkpointEvery === 0 || index === polled.length) {
+      for (const s of streams) yield { stream: s.stream.name, checkpoint: stateOf(s) };
+    }
+  }
+  if (polled.length === 0) for (const s of streams) yield { stream: s.stream.name, checkpoint: stateOf(s) };
+}
+
+function toRunsState(state: JsonObject, stream: RepositoryStream): RunsState {
+  const { [stream.cursorField!]: cursor, repositories } = state as { repositories?: RunsState["repositories"] } & Record<string, unknown>;
+  return { ...(typeof cursor === "string" ? { cursor } : {}), ...(repositories ? { repositories } : {}) };
+}
+
+/** With idle_repository_poll_hours, skip repositories with nothing to expect (see the config). */
+function isDue(ctx: ReadContext, repo: RepositoryRef, entry: RepositoryRunsState): boolean {
+  const hours = ctx.config.idleRepositoryPollHours;
+  if (hours === 0 || !entry.polled_at || entry.created_on === undefined) return true;
+  if (Object.values(entry.runs ?? {}).some(wasUnfinished)) return true;
+  const polledAt = normaliseTimestamp(entry.polled_at) ?? "";
+  if (repo.updatedOn === undefined || repo.updatedOn > polledAt) return true;
+  return timestampMillis(polledAt) <= ctx.now() - hours * 3_600_000;
+}
+
+type PassItem = { stream: string; record: JsonObject } | { size: number };
+
+/**
+ * One repository for every stream of the group: walk runs newest first down to the oldest point
+ * any stream needs, hand each run to the streams that act on it, fetch the watched unfinished
+ * runs the walk did not reach, then let each stream finish. Returns each stream's next entry.
+ */
+async function* readRepository(
+  ctx: ReadContext,
+  repo: RepositoryRef,
+  group: { stream: RepositoryStream; entry: RepositoryRunsState | undefined }[],
+): AsyncGenerator<PassItem, (RepositoryRunsState | undefined)[]> {
+  const pass = new RepositoryPass(ctx, repo);
+  const clock = { now: ctx.now(), lookbackHours: ctx.config.lookbackHours, log: (m: string) => ctx.log("WARN", m), ...(ctx.config.startDate ? { startDate: ctx.config.startDate } : {}) };
+  const members = group.map(({ stream, entry }) => ({
+    stream,
+    reader: stream.open(pass),
+    tracker: stream.followsRuns ? new RunTracker(entry ?? {}, clock, repo.full_name) : undefined,
+  }));
+  const followers = members.filter((m) => m.tracker);
+
+  async function* act(run: Run): AsyncGenerator<PassItem> {
+    for (const m of followers) {
+      if (m.tracker!.see(run) && m.reader.onRun) {
+        for await (const record of m.reader.onRun(run)) yield { stream: m.stream.name, record };
+      }
+    }
+  }
+
+  if (followers.length > 0) {
+    const floors = followers.map((m) => m.tracker!.walkUntil());
+    const walkUntil = floors.includes(undefined) ? undefined : floors.reduce((a, b) => (a! < b! ? a : b));
+    const walk = walkRuns(ctx, pass, walkUntil);
+    let step = await walk.next();
+    for (; !step.done; step = await walk.next()) {
+      if ("size" in step.value) yield step.value;
+      else yield* act(step.value);
+    }
+    if (step.value === "not_found") {
+      ctx.log("WARN", `Skipped ${repo.full_name}: its pipelines are not found (404: deleted, or Pipelines not enabled).`);
+      return group.map((g) => g.entry);
+    }
+    const unreached = new Set(followers.flatMap((m) => m.tracker!.unreached()));
+    for (const uuid of unreached) {
+      const run = await pass.run(uuid);
+      if (!run) {
+        ctx.log("WARN", `Run ${uuid} of ${repo.full_name} is gone (404): no longer watched.`);
+        continue;
+      }
+      yield* act(run);
+    }
+  }
+  for (const m of members) {
+    if (!m.reader.finish) continue;
+    for await (const record of m.reader.finish()) yield { stream: m.stream.name, record };
+  }
+  return members.map((m) => m.tracker?.next());
+}
+
+/**
+ * A repository's runs, newest first, down to `until` (or start_date). The connector builds the
+ * page URLs (the API's `next` drops `sort`) and skips rows that pages shifted (runs arriving
+ * mid-walk push every row down). Also reports the repository's run count from the first page.
+ */
+async function* walkRuns(ctx: ReadContext, pass: RepositoryPass, until: string | undefined): AsyncGenerator<Run | { size: number }, "done" | "not_found"> {
+  const start = ctx.config.startDate;
+  const boundary = { oldest: undefined as string | undefined, uuids: new Set<string>() };
+  const pages = numberedPages(ctx.client, pass.path("/pipelines"), { sort: "-created_on" }, ctx.config.pageSize, [404]);
+  let step = await pages.next();
+  for (let first = true; !step.done; step = await pages.next(), first = false) {
+    if (first && step.value.size !== undefined) yield { size: step.value.size };
+    let reachedEnd = false;
+    for (const raw of step.value.values) {
+      const run = describeRun(raw);
+      if (!run) {
+        ctx.log("WARN", `Skipped a run without a uuid in ${pass.repo.full_name}.`);
+        continue;
+      }
+      const created = run.createdOn;
+      if (created !== undefined) {
+        if (boundary.oldest !== undefined && (created > boundary.oldest || (created === boundary.oldest && boundary.uuids.has(run.uuid)))) continue;
+        if (created !== boundary.oldest) boundary.uuids.clear();
+        boundary.oldest = created;
+        boundary.uuids.add(run.uuid);
+        if (start !== undefined && created < start) {
+          reachedEnd = true;
+          continue;
+        }
+        if (until !== undefined && created <= until) reachedEnd = true;
+      }
+      yield run;
+    }
+    if (reachedEnd) {
+      await pages.return(undefined);
+      return "done";
+    }
+  }
+  return step.value === 404 ? "not_found" : "done";
+}
+
+/** Progress for hosts and people: an ESTIMATE of the pipelines rows, and a LOG every 30 s. */
+class Progress {
+  private repositoriesDone = 0;
+  private sizeSum = 0;
+  private sizedRepositories = 0;
+  private lastLog: number;
+
+  constructor(
+    private readonly ctx: ReadContext,
+    private readonly repositories: number,
+  ) {
+    this.lastLog = ctx.now();
+  }
+
+  /** A repository's first page said how many runs it has. */
+  sized(size: number): void {
+    this.sizeSum += size;
+    this.sizedRepositories++;
+  }
+
+  /** Returns an estimate of the total runs when it is time to publish one. */
+  repositoryDone(): number | undefined {
+    this.repositoriesDone++;
+    const now = this.ctx.now();
+    if (this.repositoriesDone !== 1 && this.repositoriesDone !== this.repositories && now - this.lastLog < 30_000) return undefined;
+    this.lastLog = now;
+    const average = this.sizedRepositories > 0 ? this.sizeSum / this.sizedRepositories : 0;
+    const client = this.ctx.client;
+    this.ctx.log(
+      "INFO",
+      `${this.repositoriesDone}/${this.repositories} repositories read, ${client.requestCount} requests made, about ${client.requestsLeftThisHour()} left in this hour's budget.`,
+    );
+    return Math.round(this.sizeSum + average * (this.repositories - this.sizedRepositories));
+  }
+}

@@ -1,0 +1,187 @@
+// Which runs a stream must act on in one repository, and what it remembers for next time.
+//
+// Runs have no updated_on (API notes, quirk 5): a created_on cursor alone would never see a run
+// finish, nor a "Rerun failed steps" (same uuid and created_on, higher run_number). So each
+// stream's entry for a repository also remembers the runs still worth watching, with what it
+// last saw of each (a "seen" fingerprint):
+//   - every run that was not finished, for at most MAX_UNFINISHED_AGE_DAYS (then it is dropped
+//     with a WARN log: a run PAUSED for months is not fetched at every sync forever), and at most
+//     MAX_UNFINISHED_PER_REPOSITORY of them (the newest);
+//   - finished runs created within the look-back window (config lookback_hours).
+// A run is acted on when it is newer than the cursor, or watched and changed.
+import { normaliseTimestamp, timestampFromMillis } from "../bitbucket/timestamps.js";
+import { InputError } from "../errors.js";
+import type { JsonObject } from "../protocol/messages.js";
+import { cursorFrom, laterCursor } from "../streams/cursor.js";
+
+export const MAX_UNFINISHED_AGE_DAYS = 30;
+export const MAX_UNFINISHED_PER_REPOSITORY = 100;
+
+export interface WatchedRun {
+  created_on: string;
+  seen: string;
+}
+
+export interface RepositoryRunsState {
+  /** created_on of the newest run acted on in this repository. */
+  created_on?: string;
+  runs?: Record<string, WatchedRun>;
+  /** When this repository was last asked for runs (only with idle_repository_poll_hours). */
+  polled_at?: string;
+}
+
+/** A stream's state: a newest cursor (named after the stream's cursor field) and per-repository entries. */
+export interface RunsState {
+  cursor?: string;
+  repositories?: Record<string, RepositoryRunsState>;
+}
+
+export interface Run {
+  uuid: string;
+  createdOn: string | undefined;
+  fingerprint: string;
+  finished: boolean;
+  raw: JsonObject;
+}
+
+/** What changes when a run changes: state, stage or result, and run_number (re-runs). */
+export function describeRun(raw: unknown): Run | undefined {
+  const run = raw as {
+    uuid?: unknown;
+    created_on?: unknown;
+    run_number?: unknown;
+    state?: { name?: unknown; stage?: { name?: unknown }; result?: { name?: unknown } };
+  } | null;
+  if (!run || typeof run.uuid !== "string") return undefined;
+  const state = typeof run.state?.name === "string" ? run.state.name : "UNKNOWN";
+  const detail = run.state?.result?.name ?? run.state?.stage?.name ?? "";
+  return {
+    uuid: run.uuid,
+    createdOn: typeof run.created_on === "string" ? normaliseTimestamp(run.created_on) : undefined,
+    fingerprint: `${state}:${typeof detail === "string" ? detail : ""}:${typeof run.run_number === "number" ? run.run_number : ""}`,
+    finished: state === "COMPLETED",
+    raw: run as JsonObject,
+  };
+}
+
+export function parseRunsState(raw: unknown, stream: string, cursorField: string): RunsState {
+  const cursor = cursorFrom(raw, cursorField, stream);
+  const input = raw as Record<string, unknown>;
+  const state: RunsState = cursor ? { cursor } : {};
+  const repositories = input.repositories;
+  if (repositories === undefined || repositories === null) return state;
+  if (typeof repositories !== "object" || Array.isArray(repositories)) {
+    throw new InputError(`The state of stream ${stream} has a repositories value that is not an object keyed by repository uuid.`);
+  }
+  state.repositories = {};
+  for (const [uuid, entry] of Object.entries(repositories)) {
+    const where = `${stream} (repository ${uuid})`;
+    const parsed: RepositoryRunsState = {};
+    const created = cursorFrom(entry, "created_on", where);
+    if (created) parsed.created_on = created;
+    const polledAt = cursorFrom(entry, "polled_at", where);
+    if (polledAt) parsed.polled_at = polledAt;
+    const runs = (entry as Record<string, unknown>).runs;
+    if (runs !== undefined && runs !== null) {
+      if (typeof runs !== "object" || Array.isArray(runs)) {
+        throw new InputError(`The state of stream ${stream} has runs for repository ${uuid} that are not an object keyed by run uuid.`);
+      }
+      parsed.runs = {};
+      for (const [runUuid, watched] of Object.entries(runs)) {
+        const w = watched as Partial<WatchedRun> | null;
+        if (!w || typeof w.seen !== "string" || typeof w.created_on !== "string" || !normaliseTimestamp(w.created_on)) {
+          throw new InputError(`The state of stream ${stream} has an unreadable entry for run ${runUuid} of repository ${uuid}.`);
+        }
+        parsed.runs[runUuid] = { created_on: w.created_on, seen: w.seen };
+      }
+    }
+    state.repositories[uuid] = parsed;
+  }
+  return state;
+}
+
+/** Whether a watched run's last fingerprint says it was unfinished. */
+export function wasUnfinished(w: WatchedRun): boolean {
+  return !w.seen.startsWith("COMPLETED:");
+}
+
+export interface TrackerClock {
+  now: number;
+  lookbackHours: number;
+  startDate?: string;
+  log: (message: string) => void;
+}
+
+/** One stream's view of one repository's runs during a sync. */
+export class RunTracker {
+  private readonly cursor: string | undefined;
+  private readonly lookbackFloor: string;
+  private readonly watched: Record<string, WatchedRun>;
+  private readonly reached = new Set<string>();
+  private readonly nextRuns: Record<string, WatchedRun> = {};
+  private newest: string | undefined;
+
+  constructor(
+    private readonly before: RepositoryRunsState,
+    private readonly clock: TrackerClock,
+    private readonly where: string,
+  ) {
+    this.cursor = before.created_on ? normaliseTimestamp(before.created_on) : undefined;
+    this.lookbackFloor = timestampFromMillis(clock.now - clock.lookbackHours * 3_600_000);
+    this.watched = before.runs ?? {};
+    this.newest = before.created_on;
+  }
+
+  /** How far back (newest first) this stream needs the listing: undefined means all of it. */
+  walkUntil(): string | undefined {
+    const start = this.clock.startDate;
+    if (this.cursor === undefined) return start;
+    const floor = this.cursor < this.lookbackFloor ? this.cursor : this.lookbackFloor;
+    return start !== undefined && start > floor ? start : floor;
+  }
+
+  /** A run from the listing, or fetched by uuid: whether the stream acts on it. */
+  see(run: Run): boolean {
+    const created = run.createdOn;
+    const last = this.watched[run.uuid];
+    if (last) this.reached.add(run.uuid);
+    const isNew = this.cursor === undefined || created === undefined || created > this.cursor;
+    if (isNew && created !== undefined) this.newest = laterCursor(this.newest, created);
+    if (created !== undefined && (!run.finished || created >= this.lookbackFloor)) {
+      this.nextRuns[run.uuid] = { created_on: created, seen: run.fingerprint };
+    }
+    return isNew || (last !== undefined && last.seen !== run.fingerprint);
+  }
+
+  /** Watched unfinished runs the listing did not reach: to fetch by uuid (old ones are dropped). */
+  unreached(): string[] {
+    const unfinishedFloor = timestampFromMillis(this.clock.now - MAX_UNFINISHED_AGE_DAYS * 86_400_000);
+    return Object.entries(this.watched)
+      .filter(([uuid, last]) => !this.reached.has(uuid) && wasUnfinished(last))
+      .filter(([uuid, last]) => {
+        if (normaliseTimestamp(last.created_on)! >= unfinishedFloor) return true;
+        this.clock.log(
+          `Run ${uuid} of ${this.where} has been unfinished for over ${MAX_UNFINISHED_AGE_DAYS} days: no longer watched (a full refresh would pick up its end).`,
+        );
+        return false;
+      })
+      .map(([uuid]) => uuid);
+  }
+
+  /** The repository's entry for the next sync. */
+  next(): RepositoryRunsState {
+    const runs = this.nextRuns;
+    const unfinished = Object.entries(runs).filter(([, w]) => wasUnfinished(w));
+    if (unfinished.length > MAX_UNFINISHED_PER_REPOSITORY) {
+      unfinished.sort(([, a], [, b]) => (a.created_on < b.created_on ? -1 : 1));
+      const dropped = unfinished.slice(0, unfinished.length - MAX_UNFINISHED_PER_REPOSITORY);
+      for (const [uuid] of dropped) delete runs[uuid];
+      this.clock.log(`${this.where} has more than ${MAX_UNFINISHED_PER_REPOSITORY} unfinished runs: the ${dropped.length} oldest are no longer watched.`);
+    }
+    return {
+      ...(this.newest ? { created_on: this.newest } : {}),
+      ...(Object.keys(runs).length > 0 ? { runs } : {}),
+      ...(this.before.polled_at ? { polled_at: this.before.polled_at } : {}),
+    };
+  }
+}
