@@ -27,6 +27,18 @@ export interface Config {
   maxRequestsPerHour?: number;
   idleRepositoryPollHours: number;
   shard?: { index: number; count: number };
+  includeStepCommands: boolean;
+  deploymentRules: DeploymentRule[];
+}
+
+export interface DeploymentRule {
+  name: string;
+  environment: string;
+  environmentType: "production" | "staging" | "test" | "other";
+  /** Whole-value, case-sensitive matchers; absent patterns match anything. */
+  repository?: RegExp;
+  pipeline?: RegExp;
+  branch?: RegExp;
 }
 
 export const DEFAULT_API_URL = "https://api.bitbucket.org/2.0";
@@ -112,6 +124,8 @@ export function parseConfig(raw: unknown, now: Date): Config {
     requestTimeoutSeconds: (input.request_timeout_seconds as number | undefined) ?? 60,
     concurrency: (input.concurrency as number | undefined) ?? 4,
     idleRepositoryPollHours: (input.idle_repository_poll_hours as number | undefined) ?? 0,
+    includeStepCommands: (input.include_step_commands as boolean | undefined) ?? false,
+    deploymentRules: parseDeploymentRules(input.deployment_rules),
   };
   if (typeof input.max_requests_per_hour === "number") config.maxRequestsPerHour = input.max_requests_per_hour;
   const shard = input.shard as { index: number; count: number } | undefined;
@@ -182,4 +196,49 @@ function parseApiUrl(value: string): string {
     throw new InputError("Config field api_url must not have a query string or fragment.");
   }
   return url.toString().replace(/\/+$/, "");
+}
+
+interface RuleInput {
+  name: string;
+  environment: string;
+  environment_type?: DeploymentRule["environmentType"];
+  repository_pattern?: string;
+  pipeline_pattern?: string;
+  branch_pattern?: string;
+}
+
+function parseDeploymentRules(value: unknown): DeploymentRule[] {
+  const rules = (value as RuleInput[] | undefined) ?? [];
+  const names = new Set<string>();
+  return rules.map((rule, index) => {
+    if (names.has(rule.name)) throw new InputError(`Config field deployment_rules has two rules named "${rule.name}".`);
+    names.add(rule.name);
+    const compile = (field: "repository_pattern" | "pipeline_pattern" | "branch_pattern"): RegExp | undefined => {
+      const source = rule[field];
+      if (source === undefined || source === "") return undefined;
+      try {
+        return new RegExp(`^(?:${source})$`);
+      } catch (error) {
+        throw new InputError(
+          `Config field deployment_rules[${index}] (rule "${rule.name}") has an invalid ${field} ${JSON.stringify(source)}: ${(error as Error).message.replace(/^Invalid regular expression: /, "")}.`,
+        );
+      }
+    };
+    const repository = compile("repository_pattern");
+    const pipeline = compile("pipeline_pattern");
+    const branch = compile("branch_pattern");
+    if (!repository && !pipeline && !branch) {
+      throw new InputError(
+        `Config field deployment_rules[${index}] (rule "${rule.name}") gives no pattern: it would count every run as a deployment. Give repository_pattern, pipeline_pattern or branch_pattern.`,
+      );
+    }
+    return {
+      name: rule.name,
+      environment: rule.environment,
+      environmentType: rule.environment_type ?? "other",
+      ...(repository ? { repository } : {}),
+      ...(pipeline ? { pipeline } : {}),
+      ...(branch ? { branch } : {}),
+    };
+  });
 }

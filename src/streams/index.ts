@@ -1,11 +1,14 @@
 // Every stream the connector offers, and its schema from schemas/<name>.json.
 import type { AirbyteStream, JsonObject } from "../protocol/messages.js";
 import { readPackageJson } from "../package-files.js";
+import { deployments } from "./deployments.js";
+import { environments } from "./environments.js";
+import { pipelineSteps } from "./pipeline-steps.js";
 import { pipelines } from "./pipelines.js";
 import { repositories } from "./repositories.js";
 import type { Stream } from "./stream.js";
 
-export const STREAMS: readonly Stream[] = [repositories, pipelines];
+export const STREAMS: readonly Stream[] = [repositories, pipelines, pipelineSteps, environments, deployments];
 
 export function findStream(name: string): Stream | undefined {
   return STREAMS.find((s) => s.name === name);

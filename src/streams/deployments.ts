@@ -1,0 +1,150 @@
+// Stream `deployments`: one record per deployment, from two sources:
+//   - "bitbucket_deployments": the repository's deployments listing (no server-side filter), minus
+//     the UNDEPLOYED placeholders, joined with its environment (the embedded one is only a uuid)
+//     and its run;
+//   - "rule": runs that match the user's deployment_rules, unless Bitbucket already lists them.
+// A deployment appears or changes only when one of the repository's runs does, so the listing is
+// read only in a pass where some run changed, and only rows of changed runs are emitted.
+import type { DeploymentRule } from "../config.js";
+import type { JsonObject } from "../protocol/messages.js";
+import { parseRunsState, type Run } from "../sync/run-tracker.js";
+import type { RepositoryStream } from "./stream.js";
+
+export const deployments: RepositoryStream = {
+  kind: "repository",
+  name: "deployments",
+  primaryKey: [["id"]],
+  cursorField: "pipeline_created_on",
+  followsRuns: true,
+  parseState(state) {
+    parseRunsState(state, "deployments", "pipeline_created_on");
+    return state as JsonObject;
+  },
+  open: (pass) => {
+    const changed = new Map<string, Run>();
+    const base = { repository_uuid: pass.repo.uuid, repository_full_name: pass.repo.full_name };
+    return {
+      async *onRun(run) {
+        changed.set(run.uuid, run);
+      },
+      async *finish() {
+        if (changed.size === 0) return;
+        const listed = new Set<string>();
+        const environments = (await pass.list("/environments")) as Environment[];
+        if (environments.length > 0) {
+          const byUuid = new Map(environments.map((e) => [e.uuid, e]));
+          for (const row of (await pass.list("/deployments")) as BitbucketDeployment[]) {
+            const pipelineUuid = row.release?.pipeline?.uuid ?? row.deployable?.pipeline?.uuid;
+            if (row.state?.name === "UNDEPLOYED" || typeof row.uuid !== "string" || !pipelineUuid) continue;
+            listed.add(pipelineUuid);
+            const run = changed.get(pipelineUuid);
+            if (run) yield { ...base, ...fromBitbucket(row, run, byUuid.get(row.environment?.uuid ?? "")) };
+          }
+        }
+        for (const run of changed.values()) {
+          if (listed.has(run.uuid)) continue;
+          for (const rule of pass.ctx.config.deploymentRules) {
+            if (matches(rule, pass.repo.slug, run.raw)) yield { ...base, ...fromRule(rule, run) };
+          }
+        }
+      },
+    };
+  },
+};
+
+interface Environment {
+  uuid: string;
+  name?: string;
+  environment_type?: { name?: string };
+}
+
+interface BitbucketDeployment {
+  uuid?: string;
+  step?: { uuid?: string };
+  environment?: { uuid?: string };
+  release?: Release;
+  deployable?: Release;
+  state?: {
+    name?: string;
+    status?: { name?: string };
+    started_on?: string;
+    completed_on?: string;
+  };
+}
+
+interface Release {
+  name?: string;
+  pipeline?: { uuid?: string };
+  commit?: { hash?: string };
+}
+
+interface RunFields {
+  build_number?: number;
+  created_on?: string;
+  completed_on?: string;
+  duration_in_seconds?: number;
+  target?: { ref_name?: string; commit?: { hash?: string }; selector?: { pattern?: string } };
+  state?: { name?: string; stage?: { name?: string }; result?: { name?: string } };
+}
+
+function fromBitbucket(row: BitbucketDeployment, run: Run, environment: Environment | undefined): JsonObject {
+  const r = run.raw as RunFields;
+  const release = row.release ?? row.deployable;
+  const buildNumber = /^#(\d+)$/.exec(release?.name ?? "")?.[1];
+  const state = row.state ?? {};
+  return {
+    id: row.uuid,
+    source: "bitbucket_deployments",
+    rule: null,
+    environment: environment?.name ?? null,
+    environment_type: environment?.environment_type?.name?.toLowerCase() ?? null,
+    environment_uuid: row.environment?.uuid ?? null,
+    commit_hash: release?.commit?.hash ?? r.target?.commit?.hash ?? null,
+    ref_name: r.target?.ref_name ?? null,
+    pipeline_uuid: run.uuid,
+    build_number: r.build_number ?? (buildNumber ? Number(buildNumber) : null),
+    step_uuid: row.step?.uuid ?? null,
+    pipeline_created_on: r.created_on ?? null,
+    status: state.name === "COMPLETED" ? (state.status?.name ?? "COMPLETED") : (state.name ?? null),
+    started_on: state.started_on ?? null,
+    completed_on: state.completed_on ?? null,
+    duration_seconds: secondsBetween(state.started_on, state.completed_on),
+  };
+}
+
+function fromRule(rule: DeploymentRule, run: Run): JsonObject {
+  const r = run.raw as RunFields;
+  const state = r.state ?? {};
+  return {
+    id: `rule:${rule.name}:${run.uuid}`,
+    source: "rule",
+    rule: rule.name,
+    environment: rule.environment,
+    environment_type: rule.environmentType,
+    environment_uuid: null,
+    commit_hash: r.target?.commit?.hash ?? null,
+    ref_name: r.target?.ref_name ?? null,
+    pipeline_uuid: run.uuid,
+    build_number: r.build_number ?? null,
+    step_uuid: null,
+    pipeline_created_on: r.created_on ?? null,
+    status: state.name === "COMPLETED" ? (state.result?.name ?? "COMPLETED") : (state.name ?? null),
+    started_on: r.created_on ?? null,
+    completed_on: r.completed_on ?? null,
+    duration_seconds: r.duration_in_seconds ?? secondsBetween(r.created_on, r.completed_on),
+  };
+}
+
+/** Every pattern the rule gives must match the whole value; a missing value never matches. */
+export function matches(rule: DeploymentRule, repositorySlug: string, raw: JsonObject): boolean {
+  const target = (raw as RunFields).target;
+  const test = (pattern: RegExp | undefined, value: string | undefined): boolean =>
+    !pattern || (value !== undefined && pattern.test(value));
+  return test(rule.repository, repositorySlug) && test(rule.pipeline, target?.selector?.pattern) && test(rule.branch, target?.ref_name);
+}
+
+function secondsBetween(start: string | undefined, end: string | undefined): number | null {
+  if (!start || !end) return null;
+  const seconds = (Date.parse(end) - Date.parse(start)) / 1000;
+  return Number.isFinite(seconds) ? Math.round(seconds * 1000) / 1000 : null;
+}

@@ -1,0 +1,21 @@
+// Stream `environments`: each repository's deployment environments (Test, Staging, Production…).
+// Small, so full refresh; the listing is shared with the deployments stream's environment lookup.
+import type { JsonObject } from "../protocol/messages.js";
+import type { RepositoryStream } from "./stream.js";
+
+export const environments: RepositoryStream = {
+  kind: "repository",
+  name: "environments",
+  primaryKey: [["uuid"]],
+  followsRuns: false,
+  parseState: (state) => (typeof state === "object" && state !== null ? (state as JsonObject) : {}),
+  open: (pass) => ({
+    async *finish() {
+      for (const raw of await pass.list("/environments")) {
+        const environment = raw as JsonObject;
+        if (typeof environment.uuid !== "string") continue;
+        yield { ...environment, repository_uuid: pass.repo.uuid, repository_full_name: pass.repo.full_name };
+      }
+    },
+  }),
+};
