@@ -1,4 +1,4 @@
-// The simulated REST endpoints (reference §2, §3, §4). Pure: request in, response out; no sockets here.
+// The simulated REST endpoints (reference §2 to §6). Pure: request in, response out; no sockets here.
 
 import { authenticate, checkScope, type Resource } from "./auth.js";
 import { BbqlError, compareFieldValues, compileBbql, type FieldDef, type FieldTable } from "./bbql.js";
@@ -38,19 +38,25 @@ export function handleApi(ctx: ApiContext, req: ApiRequest): SimResponse {
   }
   if (segments.length > 2 && segments[segments.length - 1] === "") segments.pop(); // trailing slash
   const [version, collection, ws, slug, sub, id, ...rest] = segments;
-  if (version !== "2.0" || rest.length > 0) return noApiHere();
+  // The only deeper paths served: .../pipelines/{uuid}/steps and .../pipelines/{uuid}/steps/{step_uuid}.
+  const stepsPath = collection === "repositories" && sub === "pipelines" && id !== undefined && rest[0] === "steps" && rest.length <= 2;
+  if (version !== "2.0" || (rest.length > 0 && !stepsPath)) return noApiHere();
 
   if (collection === "repositories") {
     if (ws === undefined || ws === "") return deprecated();
     if (slug === undefined) return guarded(ctx, req, "repository", ws, () => listRepositories(ctx, req));
     if (sub === undefined) return guarded(ctx, req, "repository", ws, () => withRepo(ctx, slug, (r) => rawJson(200, ctx.dataset.repoJsonBytes(r))));
-    if (sub !== "pipelines") return noApiHere();
+    if (sub !== "pipelines" && sub !== "environments" && sub !== "deployments") return noApiHere();
     return guarded(ctx, req, "pipeline", ws, () =>
       withRepo(ctx, slug, (repo) => {
         if (repo.pipelinesDisabled) {
           return apiError(404, "Not found", { detail: `Pipelines is not enabled for repository ${repo.json.full_name}.` });
         }
-        return id === undefined ? listPipelines(ctx, req, repo) : getPipeline(ctx, repo, id);
+        if (sub === "environments") return id === undefined ? listEnvironments(ctx, req, repo) : getEnvironment(ctx, req, repo, id);
+        if (sub === "deployments") return id === undefined ? listDeployments(ctx, req, repo) : getDeployment(ctx, req, repo, id);
+        if (id === undefined) return listPipelines(ctx, req, repo);
+        if (!stepsPath) return getPipeline(ctx, repo, id);
+        return steps(ctx, req, repo, id, rest[1]);
       }),
     );
   }
@@ -287,6 +293,120 @@ function getPipeline(ctx: ApiContext, repo: RepoRecord, id: string): SimResponse
     return pipelinesError(404, "Not found", "result-service.pipeline.not-found", `Pipeline with uuid ${id} not found`, { uuid: id });
   }
   return rawJson(200, ctx.dataset.runJsonBytes(repo, run));
+}
+
+// ---------- steps, environments, deployments (reference §5, §6) ----------
+
+type Paging = { ok: true; page: number; pagelen: number } | { ok: false; response: SimResponse };
+
+/** page / pagelen (default 10, at most 100) with the pipelines-service 400s. */
+function paging(params: URLSearchParams): Paging {
+  const page = intParam(params, "page", 1);
+  if (!page.ok) {
+    return { ok: false, response: pipelinesError(400, "Bad request", "rest-service.rest-service.invalid-parameter", "Invalid value provided for parameter 'page'") };
+  }
+  const pagelen = intParam(params, "pagelen", DEFAULT_PAGELEN);
+  if (!pagelen.ok) {
+    return { ok: false, response: pipelinesError(400, "Bad request", "rest-service.rest-service.invalid-parameter", "Invalid value provided for parameter 'pagelen'") };
+  }
+  return { ok: true, page: page.value, pagelen: Math.min(MAX_PAGELEN, pagelen.value) };
+}
+
+/**
+ * `fields` exclusions ("-values.script_commands", "-state.url"): the paths removed from each object. `+` and plain
+ * (inclusion) entries are not supported and are ignored, like every other unknown parameter.
+ */
+function excludedPaths(params: URLSearchParams, prefix: string): string[][] {
+  const out: string[][] = [];
+  for (const raw of params.getAll("fields")) {
+    for (const part of raw.split(",")) {
+      const entry = part.trim();
+      if (!entry.startsWith("-")) continue;
+      const path = entry.slice(1);
+      if (prefix === "") out.push(path.split("."));
+      else if (path.startsWith(prefix)) out.push(path.slice(prefix.length).split("."));
+    }
+  }
+  return out.filter((p) => p.length > 0 && p.every((s) => s !== ""));
+}
+
+function omitPath(value: unknown, path: readonly string[]): void {
+  if (typeof value !== "object" || value === null) return;
+  if (Array.isArray(value)) {
+    for (const item of value) omitPath(item, path);
+    return;
+  }
+  const [head, ...tail] = path;
+  if (head === undefined) return;
+  const record = value as Record<string, unknown>;
+  if (tail.length === 0) delete record[head];
+  else omitPath(record[head], tail);
+}
+
+/**
+ * A page of `items` in the standard envelope. `nextKeeps`: "paging" writes `next` with page and pagelen only (like
+ * the pipelines list); "all" keeps every other parameter of the request. An empty list has pagelen 0 (quirk 3).
+ */
+function pagedObjects(ctx: ApiContext, req: ApiRequest, items: object[], nextKeeps: "paging" | "all"): SimResponse {
+  const p = paging(req.params);
+  if (!p.ok) return p.response;
+  const size = items.length;
+  if (size === 0) return json(200, { page: p.page, values: [], size: 0, pagelen: 0 });
+  const start = (p.page - 1) * p.pagelen;
+  const excluded = excludedPaths(req.params, "values.");
+  const values = items.slice(start, start + p.pagelen).map((item) => {
+    for (const path of excluded) omitPath(item, path);
+    return Buffer.from(JSON.stringify(item), "utf8");
+  });
+  let next: string | undefined;
+  if (p.page * p.pagelen < size) {
+    const query = nextKeeps === "paging" ? `page=${p.page + 1}&pagelen=${p.pagelen}` : withPage(req.rawQuery, p.page + 1);
+    next = `${ctx.origin}${req.rawPath}?${query}`;
+  }
+  return rawJson(200, envelope(`{"page":${p.page},"pagelen":${p.pagelen},"size":${size},"values":[`, values, `]${nextMember(next)}}`));
+}
+
+function oneObject(req: ApiRequest, item: object): SimResponse {
+  for (const path of excludedPaths(req.params, "")) omitPath(item, path);
+  return json(200, item);
+}
+
+const BRACED_UUID = /^\{[0-9a-fA-F-]{36}\}$/;
+
+function steps(ctx: ApiContext, req: ApiRequest, repo: RepoRecord, pipelineId: string, stepId: string | undefined): SimResponse {
+  const run = BRACED_UUID.test(pipelineId) ? ctx.dataset.findRun(repo, pipelineId) : undefined;
+  if (!run) {
+    return pipelinesError(404, "Not found", "result-service.pipeline.not-found", `Pipeline with uuid ${pipelineId} not found`, { uuid: pipelineId });
+  }
+  const all = ctx.dataset.renderSteps(repo, run);
+  if (stepId === undefined) return pagedObjects(ctx, req, all, "paging");
+  const key = stepId.toLowerCase();
+  const found = BRACED_UUID.test(stepId) ? all.find((s) => s.uuid === key) : undefined;
+  if (!found) return pipelinesError(404, "Not found", "result-service.step.not-found", `Step with uuid ${stepId} not found`, { uuid: stepId });
+  return oneObject(req, found);
+}
+
+function listEnvironments(ctx: ApiContext, req: ApiRequest, repo: RepoRecord): SimResponse {
+  return pagedObjects(ctx, req, ctx.dataset.renderEnvironments(repo), "all");
+}
+
+function getEnvironment(ctx: ApiContext, req: ApiRequest, repo: RepoRecord, id: string): SimResponse {
+  const key = id.toLowerCase();
+  const found = ctx.dataset.renderEnvironments(repo).find((e) => e.uuid === key);
+  if (!found) return pipelinesError(404, "Not found", "environment-service.environment.not-found", `Environment with uuid ${id} not found`, { uuid: id });
+  return oneObject(req, found);
+}
+
+/** No filters and no sorts (reference §6.1): every other parameter is ignored; rows come oldest pipeline first. */
+function listDeployments(ctx: ApiContext, req: ApiRequest, repo: RepoRecord): SimResponse {
+  return pagedObjects(ctx, req, ctx.dataset.renderDeployments(repo), "all");
+}
+
+function getDeployment(ctx: ApiContext, req: ApiRequest, repo: RepoRecord, id: string): SimResponse {
+  const key = id.toLowerCase();
+  const found = ctx.dataset.renderDeployments(repo).find((d) => d.uuid === key);
+  if (!found) return pipelinesError(404, "Not found", "deployment-service.deployment.not-found", `Deployment with uuid ${id} not found`, { uuid: id });
+  return oneObject(req, found);
 }
 
 // ---------- workspace / user ----------

@@ -11,6 +11,7 @@ import {
   slugForIndex,
   type WorkspaceInfo,
 } from "./fixtures.js";
+import { deploymentJson, generateEnvironments, hasEnvironments } from "./deployments.js";
 import { generateRuns } from "./history.js";
 import { Random, deriveSeed } from "./random.js";
 import {
@@ -24,11 +25,28 @@ import {
   type RepoRecord,
   type RunRecord,
   type RunStatus,
+  type StepRecord,
 } from "./records.js";
+import { finishSteps, generateSteps, rerunSteps, stepJson } from "./steps.js";
 import { formatPipelineTime, formatRepoTime } from "./time.js";
-import type { AddRunOptions, CompletedResult, PipelineJson, PipelineStateJson, RepositoryJson } from "./types.js";
+import type {
+  AddRunOptions,
+  CompletedResult,
+  DeploymentJson,
+  EnvironmentJson,
+  PipelineJson,
+  PipelineStateJson,
+  RepositoryJson,
+  StepJson,
+} from "./types.js";
 
-export type { RepoRecord, RunRecord, RunStatus };
+export type { RepoRecord, RunRecord, RunStatus, StepRecord };
+
+/** Custom deploy selectors as repositories without environments name them. */
+const TERSE_DEPLOY_PATTERNS: ReadonlyMap<string, string> = new Map([
+  ["deploy-to-production", "deploy-prod"],
+  ["deploy-to-staging", "deploy-staging"],
+]);
 
 export interface DatasetOptions {
   seed: number;
@@ -45,6 +63,8 @@ export class Dataset {
   private readonly opts: DatasetOptions;
   /** Randomness for mutations made after start (addRun, finishRun, ...): deterministic for a given call sequence. */
   private readonly mutationRng: Random;
+  /** Randomness for step timings changed by mutations; separate so runs' mutation values stay as they were. */
+  private readonly stepMutationRng: Random;
 
   constructor(opts: DatasetOptions) {
     this.opts = opts;
@@ -58,6 +78,7 @@ export class Dataset {
       projects: PROJECTS.map(([key, name]) => ({ key, name, uuid: wsRng.uuid() })),
     };
     this.mutationRng = new Random(deriveSeed(opts.seed, "mutations"));
+    this.stepMutationRng = new Random(deriveSeed(opts.seed, "step-mutations"));
     const n = Math.max(0, Math.floor(opts.repositories));
     const firstCreated = opts.startMs - 3 * 365 * DAY;
     const lastCreated = opts.startMs - 100 * DAY;
@@ -98,8 +119,56 @@ export class Dataset {
     if (!repo.runs) {
       const ctx = { seed: this.opts.seed, startMs: this.opts.startMs, users: this.workspace.users };
       repo.runs = generateRuns(ctx, repo, this.runCount(repo.index));
+      if (!hasEnvironments(repo)) {
+        // Without deployment environments the yml names its custom deploy pipelines tersely (reference §6.3 fallbacks).
+        for (const run of repo.runs) {
+          const renamed = TERSE_DEPLOY_PATTERNS.get(run.target.selector.type === "custom" ? run.target.selector.pattern : "");
+          if (renamed !== undefined) run.target.selector = { type: "custom", pattern: renamed };
+        }
+      }
     }
     return repo.runs;
+  }
+
+  hasEnvironments(repo: RepoRecord): boolean {
+    return hasEnvironments(repo);
+  }
+
+  /** The run's steps, generated on first need (as of the clock start: generated history only changes by mutations). */
+  stepsOf(repo: RepoRecord, run: RunRecord): StepRecord[] {
+    run.steps ??= generateSteps(this.opts.seed, repo, run, hasEnvironments(repo), this.opts.startMs);
+    return run.steps;
+  }
+
+  /** Fresh API objects of the run's steps, in execution order. */
+  renderSteps(repo: RepoRecord, run: RunRecord): StepJson[] {
+    const now = this.nowMs();
+    return this.stepsOf(repo, run).map((s) => stepJson(repo, run, s, now));
+  }
+
+  environmentsOf(repo: RepoRecord): EnvironmentJson[] {
+    repo.environments ??= generateEnvironments(this.opts.seed, repo);
+    return repo.environments;
+  }
+
+  /** Fresh copies of the repository's environments, by rank. */
+  renderEnvironments(repo: RepoRecord): EnvironmentJson[] {
+    return structuredClone(this.environmentsOf(repo));
+  }
+
+  /** Fresh deployment rows: one per deploy step of every run, runs oldest first, steps in order. */
+  renderDeployments(repo: RepoRecord): DeploymentJson[] {
+    const environments = this.environmentsOf(repo);
+    if (environments.length === 0) return [];
+    const bySlug = new Map(environments.map((e) => [e.slug, e.uuid]));
+    const rows: DeploymentJson[] = [];
+    for (const run of this.runsOf(repo)) {
+      for (const step of this.stepsOf(repo, run)) {
+        const envUuid = step.env === undefined ? undefined : bySlug.get(step.env);
+        if (envUuid !== undefined) rows.push(deploymentJson(repo, run, step, envUuid));
+      }
+    }
+    return rows;
   }
 
   findRun(repo: RepoRecord, uuid: string): RunRecord | undefined {
@@ -219,9 +288,11 @@ export class Dataset {
     const rng = this.mutationRng;
     const now = this.nowMs();
     const createdMs = opts.createdOn ? opts.createdOn.getTime() : now;
-    const trigger = opts.trigger ?? "push";
+    const deploy = opts.deploy;
+    const trigger = opts.trigger ?? (deploy ? "manual" : "push");
     const branch = opts.branch ?? repo.json.mainbranch.name;
-    const requested = opts.state ?? (opts.result ? "COMPLETED" : "PENDING");
+    const requested = opts.state ?? (opts.result ? "COMPLETED" : deploy ? "IN_PROGRESS" : "PENDING");
+    const customPattern = opts.pattern ?? (deploy ? `deploy-to-${deploy}` : undefined);
     const buildNumber = runs.reduce((max, r) => Math.max(max, r.buildNumber), 0) + 1;
     const run: RunRecord = {
       uuid: rng.uuid(),
@@ -233,9 +304,11 @@ export class Dataset {
         ref_type: "branch",
         ref_name: branch,
         selector:
-          trigger === "manual"
-            ? { type: "custom", pattern: "deploy-to-production" }
-            : { type: "branches", pattern: branch },
+          customPattern !== undefined
+            ? { type: "custom", pattern: customPattern }
+            : trigger === "manual"
+              ? { type: "custom", pattern: "deploy-to-production" }
+              : { type: "branches", pattern: branch },
         commit: commitJson(repo.json.full_name, rng.hex(40)),
       },
       trigger,
@@ -253,6 +326,7 @@ export class Dataset {
       expired: false,
       hasVariables: trigger === "manual",
       cache: undefined,
+      ...(deploy ? { deployEnv: deploy } : {}),
     };
     if (requested === "COMPLETED") {
       const end = Math.max(createdMs, Math.min(createdMs + rng.int(30, 600) * SECOND, now));
@@ -260,6 +334,7 @@ export class Dataset {
     } else if (requested !== "PENDING") {
       run.status = { state: "IN_PROGRESS", stage: requested === "IN_PROGRESS" ? "RUNNING" : requested };
     }
+    run.steps = generateSteps(this.opts.seed, repo, run, hasEnvironments(repo), Math.max(now, createdMs), true);
     runs.push(run);
     runs.sort(compareRuns);
     this.refreshFirstSuccessful(runs, run);
@@ -269,7 +344,9 @@ export class Dataset {
   finishRun(slug: string, uuid: string, result: CompletedResult): RunRecord {
     const repo = this.requireRepo(slug);
     const run = this.requireRun(repo, uuid);
+    const steps = this.stepsOf(repo, run); // as they were before the change
     completeRun(run, result, Math.max(this.nowMs(), run.runCreatedMs), this.mutationRng, this.workspace.users);
+    finishSteps(steps, run, result, this.stepMutationRng);
     this.refreshFirstSuccessful(this.runsOf(repo), run);
     run.cache = undefined;
     return run;
@@ -278,6 +355,7 @@ export class Dataset {
   rerun(slug: string, uuid: string): RunRecord {
     const repo = this.requireRepo(slug);
     const run = this.requireRun(repo, uuid);
+    const steps = this.stepsOf(repo, run); // as they were before the change
     run.priorBuildSeconds = run.status.state === "COMPLETED" ? run.buildSecondsUsed : run.priorBuildSeconds;
     run.runNumber += 1;
     run.runCreatedMs = this.nowMs();
@@ -286,6 +364,7 @@ export class Dataset {
     run.durationSeconds = 0;
     run.firstSuccessful = false;
     run.cache = undefined;
+    rerunSteps(steps, run, run.runCreatedMs);
     return run;
   }
 

@@ -1,4 +1,19 @@
 // Entry point of the Bitbucket Cloud simulator: startSimulator() starts a seeded, deterministic server on 127.0.0.1.
+//
+// Steps, environments and deployments (reference §5, §6):
+// * Every run has 1 to 5 steps, generated on first need from (seed, repository index, run uuid), consistent with the
+//   run's state; finishRun / rerun / addRun keep them (and the deployment rows) in step.
+// * Repositories at index 2, 6, 10, ... (index % 4 == 2) have no environments and no deployments; the others have
+//   Test, Staging and Production.
+// * Deploy steps ("Deploy to test|staging|production") back one deployment row each (repositories with
+//   environments only): main-branch pipelines (Build, [Lint], Test, Deploy to staging, Deploy to production as a
+//   manual gate), develop (.., Deploy to test), custom selectors matching /deploy|release|promote/
+//   (Build, Deploy to <env from the name>, [Smoke test]) and addRun({ deploy }).
+// * Repositories without environments rename the custom selectors "deploy-to-production" / "deploy-to-staging" to
+//   "deploy-prod" / "deploy-staging" (their steps are still "Deploy to ..."), and their release/* runs end with a
+//   "Deploy release" step: deployment-looking runs with no /deployments rows, for rule-based inference.
+// * A deploy step that has not started (pending, a paused manual gate, halted, NOT_RUN after an earlier failure,
+//   EXPIRED) shows as an UNDEPLOYED row.
 
 import { handleApi } from "./api.js";
 import { Dataset } from "./dataset.js";
@@ -9,6 +24,11 @@ export type {
   AccountJson,
   AddRunOptions,
   CompletedResult,
+  DeployEnvironment,
+  DeploymentJson,
+  DeploymentReleaseJson,
+  DeploymentStateJson,
+  EnvironmentJson,
   Fault,
   FaultKind,
   PipelineJson,
@@ -20,6 +40,10 @@ export type {
   SimCredential,
   Simulator,
   SimulatorOptions,
+  StepCommandJson,
+  StepJson,
+  StepResult,
+  StepStateJson,
   TriggerKind,
 } from "./types.js";
 
@@ -76,6 +100,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return dataset.runsOf(repo).map((r) => dataset.renderRun(repo, r));
     },
     addRun: (slug, opts) => render(slug, dataset.addRun(slug, opts).uuid),
+    steps: (slug, uuid) => {
+      const repo = dataset.requireRepo(slug);
+      const run = dataset.findRun(repo, uuid);
+      if (!run) throw new Error(`simulator: no run ${uuid} in '${slug}'`);
+      return dataset.renderSteps(repo, run);
+    },
+    environments: (slug) => dataset.renderEnvironments(dataset.requireRepo(slug)),
+    deployments: (slug) => dataset.renderDeployments(dataset.requireRepo(slug)),
     finishRun: (slug, uuid, result = "SUCCESSFUL") => render(slug, dataset.finishRun(slug, uuid, result).uuid),
     rerun: (slug, uuid) => render(slug, dataset.rerun(slug, uuid).uuid),
     addRepository: (opts) => dataset.renderRepo(dataset.addRepository(opts?.slug)),

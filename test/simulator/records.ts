@@ -5,9 +5,12 @@ import type { Random } from "./random.js";
 import type {
   AccountJson,
   CompletedResult,
+  DeployEnvironment,
+  EnvironmentJson,
   PipelineErrorJson,
   PipelineTargetJson,
   RepositoryJson,
+  StepResult,
   TriggerJson,
   TriggerKind,
 } from "./types.js";
@@ -48,6 +51,38 @@ export interface RunRecord {
   hasVariables: boolean;
   /** Serialised JSON of a COMPLETED run (it no longer depends on the clock); cleared by every mutation. */
   cache: Buffer | undefined;
+  /** The run's steps, generated on first need (steps.ts); kept in step with every mutation of the run. */
+  steps?: StepRecord[];
+  /** Set by addRun({ deploy }): the run is a two-step deploy pipeline to this environment. */
+  deployEnv?: DeployEnvironment;
+}
+
+export type StepKind = "build" | "lint" | "test" | "combined" | "integration" | "scan" | "publish" | "deploy";
+
+export type StepStatus =
+  | { state: "PENDING"; stage?: "PAUSED" | "HALTED" }
+  | { state: "IN_PROGRESS" }
+  | { state: "COMPLETED"; result: StepResult; error?: { key: string; message: string } };
+
+export interface StepRecord {
+  uuid: string;
+  /** undefined for an unnamed step. */
+  name: string | undefined;
+  kind: StepKind;
+  /** The environment a deploy step deploys to (also in repositories without environments, for its script). */
+  env: DeployEnvironment | undefined;
+  manual: boolean;
+  runNumber: number;
+  status: StepStatus;
+  startedMs: number | undefined;
+  /** Nanoseconds below the millisecond of started_on / completed_on. */
+  startedSub: number;
+  completedMs: number | undefined;
+  completedSub: number;
+  /** Whole seconds the step ran (completed steps); build_seconds_used equals it. */
+  durationSeconds: number;
+  /** `version` of the deployment row this step backs; bumped on every change of its deployment state. */
+  deployVersion: number;
 }
 
 export interface RepoRecord {
@@ -64,6 +99,8 @@ export interface RepoRecord {
   cache: Buffer | undefined;
   /** Serialised condensed repository embedded in its pipelines. */
   condensed: string | undefined;
+  /** Deployment environments, generated on first need ([] for repositories without any). */
+  environments?: EnvironmentJson[];
 }
 
 export function compareRuns(a: RunRecord, b: RunRecord): number {

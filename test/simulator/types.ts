@@ -202,10 +202,120 @@ export interface AddRunOptions {
   state?: RunState;
   result?: CompletedResult;
   createdOn?: Date;
-  /** Extension: trigger of the new run. Default "push". */
+  /** Extension: trigger of the new run. Default "push" ("manual" when `deploy` is set). */
   trigger?: TriggerKind;
   /** Extension: branch the run targets. Default the repository's main branch. */
   branch?: string;
+  /**
+   * Extension: make the run a deploy pipeline with two steps, "Build" then "Deploy to <deploy>" (automatic; a manual
+   * gate when the run is PAUSED). Its selector is custom `pattern` (default "deploy-to-<deploy>"). The default state
+   * becomes IN_PROGRESS with the deploy step running, so an IN_PROGRESS deployment appears at once in repositories
+   * that have environments.
+   */
+  deploy?: DeployEnvironment;
+  /** Extension: a custom selector pattern for the run (e.g. "deploy-prod"); its steps follow the pattern's name. */
+  pattern?: string;
+}
+
+// ---------- steps, environments, deployments (reference §5, §6) ----------
+
+export type DeployEnvironment = "test" | "staging" | "production";
+export type StepResult = "SUCCESSFUL" | "FAILED" | "ERROR" | "STOPPED" | "EXPIRED" | "NOT_RUN";
+
+export interface StepCommandJson {
+  commandType: "user" | "system";
+  command: string;
+  name: string;
+  action?: string;
+}
+
+export interface StepStateJson {
+  type: string;
+  name: "PENDING" | "READY" | "IN_PROGRESS" | "COMPLETED";
+  /** pipeline_step_state_pending_paused (a manual gate waiting) / _pending_halted. */
+  stage?: { type: string; name: "PAUSED" | "HALTED" };
+  /** `{}` on a manual step that has not been reached yet (REC Faros). */
+  result?: { type?: string; name?: StepResult; error?: { key: string; message: string } };
+}
+
+export interface StepJson {
+  type: "pipeline_step";
+  uuid: string;
+  /** Absent for unnamed steps. */
+  name?: string;
+  pipeline: { type: "pipeline"; uuid: string };
+  run_number: number;
+  trigger: { type: "pipeline_step_trigger_automatic" | "pipeline_step_trigger_manual" };
+  state: StepStateJson;
+  started_on?: string;
+  completed_on?: string;
+  duration_in_seconds: number;
+  build_seconds_used: number;
+  /** camelCase on the real API (quirk 15). Minutes. */
+  maxTime: number;
+  image: { name: string };
+  setup_commands: StepCommandJson[];
+  script_commands: StepCommandJson[];
+  teardown_commands: StepCommandJson[];
+}
+
+export type EnvironmentTypeName = "Test" | "Staging" | "Production";
+
+export interface EnvironmentJson {
+  type: "deployment_environment";
+  uuid: string;
+  name: string;
+  slug: string;
+  environment_type: { type: "deployment_environment_type"; name: EnvironmentTypeName; rank: number };
+  category: { name: EnvironmentTypeName };
+  rank: number;
+  hidden: boolean;
+  lock: { type: "deployment_environment_lock_open"; name: "OPEN" };
+  environment_lock_enabled: boolean;
+  deployment_gate_enabled: boolean;
+  restrictions: { type: "deployment_restrictions_configuration"; admin_only: boolean };
+}
+
+export interface DeploymentReleaseJson {
+  type: "deployment_release";
+  uuid: string;
+  pipeline: { type: "pipeline"; uuid: string };
+  key: string;
+  name: string;
+  url: string;
+  commit: { type: "commit"; hash: string; links: { html: Href } };
+  created_on: string;
+}
+
+export type DeploymentStatusName = "SUCCESSFUL" | "FAILED" | "STOPPED";
+
+export type DeploymentStateJson =
+  | {
+      type: "deployment_state_completed";
+      name: "COMPLETED";
+      status: { type: `deployment_state_completed_${Lowercase<DeploymentStatusName>}`; name: DeploymentStatusName };
+      url: string;
+      started_on: string;
+      completed_on: string;
+    }
+  | { type: "deployment_state_in_progress"; name: "IN_PROGRESS"; url: string; started_on: string }
+  | { type: "deployment_state_undeployed"; name: "UNDEPLOYED"; status: Record<string, never> };
+
+export interface DeploymentJson {
+  type: "deployment";
+  uuid: string;
+  /** "steps-{<step uuid>}" */
+  key: string;
+  version: number;
+  step: { uuid: string };
+  /** Condensed: only the uuid (quirk 14); the rest is at /environments/{uuid}. */
+  environment: { uuid: string };
+  release: DeploymentReleaseJson;
+  /** Identical to `release`. */
+  deployable: DeploymentReleaseJson;
+  state: DeploymentStateJson;
+  /** Absent on UNDEPLOYED rows. */
+  last_update_time?: string;
 }
 
 export interface Simulator {
@@ -222,6 +332,12 @@ export interface Simulator {
   /** Current raw API objects (copies) of one repository, oldest first. */
   runs(repoSlug: string): PipelineJson[];
   addRun(repoSlug: string, opts?: AddRunOptions): PipelineJson;
+  /** Current step objects (copies) of one run, in execution order. */
+  steps(repoSlug: string, pipelineUuid: string): StepJson[];
+  /** Current environment objects (copies) of one repository, by rank; [] for repositories without environments. */
+  environments(repoSlug: string): EnvironmentJson[];
+  /** Current deployment rows (copies) of one repository, in the order GET .../deployments lists them. */
+  deployments(repoSlug: string): DeploymentJson[];
   finishRun(repoSlug: string, uuid: string, result?: "SUCCESSFUL" | "FAILED" | "ERROR" | "STOPPED"): PipelineJson;
   rerun(repoSlug: string, uuid: string): PipelineJson;
   addRepository(opts?: { slug?: string }): RepositoryJson;
