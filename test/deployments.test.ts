@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { Ajv } from "ajv";
+import addFormatsModule from "ajv-formats";
+import { startSimulator, type Simulator } from "./simulator/index.js";
+import { catalogFile, writeJson } from "./helpers/files.js";
+import { assertNoSecrets, assertValidMessages, errors, records, stateFileFrom, statuses, type Message } from "./helpers/protocol.js";
+import { runConnector } from "./helpers/run.js";
+import { SECRETS, simConfigFile } from "./helpers/sim-config.js";
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const ajv = new Ajv({ allErrors: true, strict: false });
+addFormats(ajv);
+const STREAMS = ["pipelines", "pipeline_steps", "environments", "deployments"];
+const validators = Object.fromEntries(STREAMS.map((s) => [s, ajv.compile(JSON.parse(readFileSync(`schemas/${s}.json`, "utf8")))]));
+const RULES = [
+  { name: "prod-custom", environment: "production", environment_type: "production", pipeline_pattern: "deploy-prod" },
+  { name: "main-branch", environment: "staging", environment_type: "staging", branch_pattern: "main" },
+];
+
+async function read(config: string, streams: string[], state?: unknown) {
+  const catalog = catalogFile(streams);
+  const args = ["read", "--config", config, "--catalog", catalog];
+  if (state !== undefined) args.push("--state", writeJson(state, "state"));
+  const result = await runConnector(args);
+  assert.equal(result.code, 0, result.stderr + JSON.stringify(errors(result.messages)));
+  assertValidMessages(result.messages);
+  assertNoSecrets(result.stdout + result.stderr, SECRETS);
+  for (const m of result.messages.filter((m) => m.type === "RECORD")) {
+    const validate = validators[m.record.stream]!;
+    assert.ok(validate(m.record.data), `${m.record.stream}: ${ajv.errorsText(validate.errors)}`);
+  }
+  for (const s of streams) assert.equal(statuses(result.messages, s).at(-1), "COMPLETE");
+  return result;
+}
+
+
+describe("steps, environments and deployments", () => {
+  let sim: Simulator;
+  let config: string;
+  before(async () => {
+    sim = await startSimulator({ repositories: 4, runsPerRepository: 30, seed: 3 });
+    config = simConfigFile(sim, { deployment_rules: RULES });
+  });
+  after(() => sim.close());
+
+  test("a full read joins every Bitbucket deployment to its environment and run, and never emits UNDEPLOYED", async () => {
+    const result = await read(config, STREAMS.filter((s) => s !== "environments"));
+    const deployments = records(result.messages, "deployments");
+    const fromBitbucket = deployments.filter((d) => d.source === "bitbucket_deployments");
+    let expected = 0;
+    for (const repo of sim.repositories()) {
+      const envs = new Map(sim.environments(repo.slug as string).map((e) => [e.uuid, e]));
+      const runs = new Map(sim.runs(repo.slug as string).map((r) => [r.uuid, r]));
+      for (const row of sim.deployments(repo.slug as string)) {
+        const got = fromBitbucket.find((d) => d.id === row.uuid);
+        if (row.state.name === "UNDEPLOYED") {
+          assert.equal(got, undefined, "UNDEPLOYED is not a deployment");
+          continue;
+        }
+        expected++;
+        assert.ok(got, `deployment ${row.uuid} missing`);
+        const env = envs.get(row.environment.uuid)!;
+        const run = runs.get(row.release.pipeline.uuid)!;
+        assert.equal(got.environment, env.name);
+        assert.equal(got.environment_type, env.environment_type.name.toLowerCase());
+        assert.equal(got.pipeline_uuid, run.uuid);
+        assert.equal(got.build_number, run.build_number);
+        assert.equal(`#${got.build_number}`, row.release.name);
+        assert.equal(got.commit_hash, run.target.commit?.hash);
+        assert.equal(got.ref_name, (run.target as { ref_name?: string }).ref_name ?? null);
+        assert.equal(got.step_uuid, row.step.uuid);
+        assert.equal(got.repository_uuid, repo.uuid);
+        assert.equal(got.started_on, row.state.started_on);
+      }
+    }
+    assert.ok(expected > 0, "the dataset has Bitbucket deployments");
+    assert.equal(fromBitbucket.length, expected);
+    assert.equal(new Set(deployments.map((d) => d.id)).size, deployments.length, "each deployment once");
+    // A run listed by Bitbucket is not inferred again by a rule.
+    const listedRuns = new Set(fromBitbucket.map((d) => d.pipeline_uuid));
+    assert.ok(deployments.filter((d) => d.source === "rule").every((d) => !listedRuns.has(d.pipeline_uuid)));
+  });
+
+  test("rules infer deployments from matching runs only, naming the rule", async () => {
+    const result = await read(config, ["deployments"]);
+    const inferred = records(result.messages, "deployments").filter((d) => d.source === "rule");
+    const listed = new Set(
+      sim.repositories().flatMap((r) => sim.deployments(r.slug as string).filter((d) => d.state.name !== "UNDEPLOYED").map((d) => d.release.pipeline.uuid)),
+    );
+    let expected = 0;
+    for (const repo of sim.repositories()) {
+      for (const run of sim.runs(repo.slug as string)) {
+        if (listed.has(run.uuid)) continue;
+        const target = run.target as { ref_name?: string; selector?: { pattern?: string } };
+        const rules = [target.selector?.pattern === "deploy-prod" ? "prod-custom" : undefined, target.ref_name === "main" ? "main-branch" : undefined].filter(Boolean);
+        for (const rule of rules) {
+          expected++;
+          const got = inferred.find((d) => d.id === `rule:${rule}:${run.uuid}`);
+          assert.ok(got, `run ${run.uuid} should be inferred by ${rule}`);
+          assert.equal(got.rule, rule);
+          assert.equal(got.environment, rule === "prod-custom" ? "production" : "staging");
+        }
+      }
+    }
+    assert.ok(expected > 0, "the dataset has runs the rules match");
+    assert.equal(inferred.length, expected);
+  });
+
+  test("steps: every step of every run once, without build scripts unless asked", async () => {
+    const result = await read(config, ["pipeline_steps"]);
+    const steps = records(result.messages, "pipeline_steps");
+    let expected = 0;
+    for (const repo of sim.repositories()) for (const run of sim.runs(repo.slug as string)) expected += sim.steps(repo.slug as string, run.uuid as string).length;
+    assert.equal(steps.length, expected);
+    assert.equal(new Set(steps.map((s) => s.uuid)).size, expected);
+    assert.ok(steps.every((s) => s.setup_commands === undefined && s.script_commands === undefined && s.teardown_commands === undefined));
+    const scriptLines = sim.repositories().flatMap((r) => sim.runs(r.slug as string).slice(0, 3).flatMap((run) => sim.steps(r.slug as string, run.uuid as string).flatMap((s) => (s.script_commands ?? []).map((c) => c.command))));
+    assert.ok(scriptLines.length > 0);
+    for (const line of new Set(scriptLines)) assert.ok(!result.stdout.includes(JSON.stringify(line).slice(1, -1)) || line.length < 6, `script text ${line} leaked`);
+    assert.ok(steps.every((s) => typeof s.maxTime === "number" || s.maxTime === undefined));
+
+    const withCommands = await read(simConfigFile(sim, { include_step_commands: true }), ["pipeline_steps"]);
+    assert.ok(records(withCommands.messages, "pipeline_steps").some((s) => Array.isArray(s.script_commands) && s.script_commands.length > 0));
+  });
+
+  test("steps are not fetched again for a run whose steps were read finished", async () => {
+    const streams = ["pipelines", "pipeline_steps", "deployments"];
+    const first = await read(config, streams);
+    const unfinished = records(first.messages, "pipelines").filter((r) => r.state.name !== "COMPLETED");
+    const [repo] = sim.repositories();
+    sim.clock.advance(60_000);
+    const added = sim.addRun(repo!.slug as string, { state: "COMPLETED", result: "SUCCESSFUL" });
+    for (const r of unfinished) sim.finishRun(r.repository_full_name.split("/")[1], r.uuid);
+    sim.requests.length = 0;
+    const second = await read(config, streams, stateFileFrom(first.messages));
+    const stepRequests = sim.requests.filter((r) => r.path.includes("/steps")).map((r) => decodeURIComponent(r.path.split("/pipelines/")[1]!.split("/")[0]!));
+    assert.deepEqual(new Set(stepRequests), new Set([added.uuid, ...unfinished.map((r) => r.uuid)]));
+    assert.equal(stepRequests.length, new Set(stepRequests).size, "one steps request per run");
+    sim.requests.length = 0;
+    const third = await read(config, streams, stateFileFrom(second.messages));
+    assert.deepEqual(sim.requests.filter((r) => r.path.includes("/steps") || r.path.includes("/deployments")), [], "nothing changed: no steps, no deployments listing");
+    assert.deepEqual(records(third.messages, "pipeline_steps"), []);
+  });
+
+  test("a deployment in progress at one sync is emitted again, finished, by a later one", async () => {
+    const streams = ["pipelines", "deployments"];
+    const first = await read(config, streams);
+    const withEnvironments = sim.repositories().find((r) => sim.environments(r.slug as string).length > 0)!;
+    sim.clock.advance(60_000);
+    const run = sim.addRun(withEnvironments.slug as string, { deploy: "production" });
+    const second = await read(config, streams, stateFileFrom(first.messages));
+    const started = records(second.messages, "deployments").filter((d) => d.pipeline_uuid === run.uuid && d.source === "bitbucket_deployments");
+    assert.deepEqual(started.map((d) => [d.environment, d.status]), [["Production", "IN_PROGRESS"]]);
+    sim.clock.advance(60_000);
+    sim.finishRun(withEnvironments.slug as string, run.uuid as string, "SUCCESSFUL");
+    const third = await read(config, streams, stateFileFrom(second.messages));
+    const finished = records(third.messages, "deployments").filter((d) => d.pipeline_uuid === run.uuid);
+    assert.deepEqual(finished.map((d) => [d.id, d.status]), [[started[0]!.id, "SUCCESSFUL"]]);
+    assert.ok(finished[0]!.completed_on && finished[0]!.duration_seconds >= 0);
+  });
+
+  test("environments: every repository's environments with the repository uuid", async () => {
+    const catalog = writeJson({
+      streams: [{ stream: { name: "environments", json_schema: {}, supported_sync_modes: ["full_refresh"] }, sync_mode: "full_refresh", destination_sync_mode: "overwrite" }],
+    });
+    const result = await runConnector(["read", "--config", config, "--catalog", catalog]);
+    assert.equal(result.code, 0, result.stderr);
+    assertValidMessages(result.messages);
+    const got = records(result.messages, "environments") as Message[];
+    const want = sim.repositories().flatMap((r) => sim.environments(r.slug as string).map((e) => ({ ...e, repository_uuid: r.uuid, repository_full_name: r.full_name })));
+    assert.deepEqual(new Map(got.map((e) => [e.uuid, e])), new Map(want.map((e) => [e.uuid, e as Message])));
+  });
+});
+
