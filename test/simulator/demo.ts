@@ -13,7 +13,15 @@ mkdirSync(outDir, { recursive: true });
 const sim = await startSimulator({ repositories: 6, runsPerRepository: (i) => 20 + i * 15, seed: 42 });
 
 const configPath = join(outDir, "config.json");
-writeFileSync(configPath, JSON.stringify({ workspace: sim.workspace, credentials: { auth_type: "bearer", token: "sim-token" }, api_url: sim.url }, null, 2));
+const config = {
+  workspace: sim.workspace,
+  credentials: { auth_type: "bearer", token: "sim-token" },
+  api_url: sim.url,
+  // For repositories without Bitbucket deployment environments: their custom "deploy-prod"
+  // pipeline deploys to production.
+  deployment_rules: [{ name: "deploy-prod-pipeline", environment: "production", environment_type: "production", pipeline_pattern: "deploy-prod" }],
+};
+writeFileSync(configPath, JSON.stringify(config, null, 2));
 
 type Message = Record<string, any>;
 // Asynchronous on purpose: the simulator runs in this process and must keep answering.
@@ -29,7 +37,7 @@ try {
   const catalog = (await connector(["discover", "--config", configPath]))[0]!.catalog;
   say(`discover: ${catalog.streams.map((s: Message) => s.name).join(", ")}`);
   const configured = {
-    streams: catalog.streams.map((s: Message) => ({ stream: s, sync_mode: "incremental", destination_sync_mode: "append_dedup" })),
+    streams: catalog.streams.map((s: Message) => ({ stream: s, sync_mode: s.supported_sync_modes.at(-1), destination_sync_mode: "append_dedup" })),
   };
   const catalogPath = join(outDir, "catalog.json");
   writeFileSync(catalogPath, JSON.stringify(configured));
@@ -48,20 +56,27 @@ try {
   }
   say(`read:     ${[...perStream].map(([s, l]) => `${l.length} ${s}`).join(", ")}`);
   say(`runs by result: ${[...byResult].map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  const byEnvironment = new Map<string, number>();
+  for (const m of first.filter((m) => m.type === "RECORD" && m.record.stream === "deployments")) {
+    const key = `${m.record.data.environment} (${m.record.data.source === "rule" ? `rule ${m.record.data.rule}` : "Bitbucket"})`;
+    byEnvironment.set(key, (byEnvironment.get(key) ?? 0) + 1);
+  }
+  say(`deployments per environment: ${[...byEnvironment].map(([k, n]) => `${k} ${n}`).join(", ")}`);
 
   // An hour passes: two new runs, and the unfinished ones finish.
   sim.clock.advance(3_600_000);
   const repos = sim.repositories();
   sim.addRun(repos[0]!.slug as string, { state: "COMPLETED", result: "SUCCESSFUL" });
   sim.addRun(repos[1]!.slug as string);
+  sim.addRun(repos[0]!.slug as string, { deploy: "production" });
   for (const r of runs.filter((r) => r.state?.name !== "COMPLETED")) sim.finishRun(r.repository_full_name.split("/")[1], r.uuid);
   const lastStates = new Map<string, Message>();
   for (const m of first.filter((m) => m.type === "STATE")) lastStates.set(m.state.stream.stream_descriptor.name, m.state);
   const statePath = join(outDir, "state.json");
   writeFileSync(statePath, JSON.stringify([...lastStates.values()]));
   const second = await connector(["read", "--config", configPath, "--catalog", catalogPath, "--state", statePath]);
-  const again = second.filter((m) => m.type === "RECORD" && m.record.stream === "pipelines").length;
-  say(`incremental read an hour later: ${again} pipeline records (new runs and runs that finished since)`);
+  const again = (stream: string) => second.filter((m) => m.type === "RECORD" && m.record.stream === stream).length;
+  say(`incremental read an hour later: ${again("pipelines")} runs (new, or finished since), ${again("pipeline_steps")} steps, ${again("deployments")} deployments`);
   say(`files:    ${outDir}/{${[...perStream.keys()].join(",")}}.jsonl, config.json, catalog.json, state.json`);
 } finally {
   await sim.close();
