@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startSimulator, type Simulator } from "../test/simulator/index.js";
+import { type Simulator, startSimulator } from "../test/simulator/index.js";
 
 interface Scenario {
   name: string;
@@ -47,7 +47,10 @@ async function runConnector(sim: Simulator, scenario: Scenario, state?: string):
     }),
   );
   const catalog = join(dir, "catalog.json");
-  writeFileSync(catalog, readFileSync("catalog.sample.json"));
+  // The targets are about runs: repositories and pipelines (steps cost one request per run).
+  const sample = JSON.parse(readFileSync("catalog.sample.json", "utf8")) as { streams: { stream: { name: string } }[] };
+  sample.streams = sample.streams.filter((s) => s.stream.name === "repositories" || s.stream.name === "pipelines");
+  writeFileSync(catalog, JSON.stringify(sample));
   const args = ["dist/main.js", "read", "--config", config, "--catalog", catalog];
   if (state) {
     writeFileSync(join(dir, "state.json"), state);
@@ -96,14 +99,20 @@ async function runConnector(sim: Simulator, scenario: Scenario, state?: string):
 }
 
 function line(label: string, f: Figures, minimum: number): string {
-  return `  ${label.padEnd(12)} records ${String(f.records).padStart(8)}  requests ${String(f.requests).padStart(6)} (minimum ${minimum})  ${f.seconds.toFixed(2).padStart(6)} s  ${Math.round(f.records / f.seconds).toString().padStart(7)} records/s  peak RSS ${f.peakRssMb.toFixed(0)} MB  STATE ${(f.stateBytes / 1024).toFixed(0)} KB`;
+  return `  ${label.padEnd(12)} records ${String(f.records).padStart(8)}  requests ${String(f.requests).padStart(6)} (minimum ${minimum})  ${f.seconds.toFixed(2).padStart(6)} s  ${Math.round(
+    f.records / f.seconds,
+  )
+    .toString()
+    .padStart(7)} records/s  peak RSS ${f.peakRssMb.toFixed(0)} MB  STATE ${(f.stateBytes / 1024).toFixed(0)} KB`;
 }
 
 async function bench(s: Scenario): Promise<void> {
   const sim = await startSimulator({ repositories: s.repositories, runsPerRepository: s.runs, latencyMs: s.latencyMs, seed: 5 });
   try {
     const listing = Math.ceil(s.repositories / 100);
-    console.log(`${s.name}: ${s.repositories} repositories x ${s.runs} runs, ${s.latencyMs} ms latency, concurrency ${s.concurrency ?? 4}${s.idlePollHours ? `, idle_repository_poll_hours ${s.idlePollHours}` : ""}`);
+    console.log(
+      `${s.name}: ${s.repositories} repositories x ${s.runs} runs, ${s.latencyMs} ms latency, concurrency ${s.concurrency ?? 4}${s.idlePollHours ? `, idle_repository_poll_hours ${s.idlePollHours}` : ""}`,
+    );
     const full = await runConnector(sim, s);
     console.log(line("full read", full, listing + s.repositories * Math.max(1, Math.ceil(s.runs / 100))));
     sim.clock.advance(3_600_000);
@@ -125,7 +134,16 @@ async function bench(s: Scenario): Promise<void> {
 
 const custom = arg("repositories");
 const scenarios: Scenario[] = custom
-  ? [{ name: "custom", repositories: custom, runs: arg("runs") ?? 100, latencyMs: arg("latency") ?? 0, concurrency: arg("concurrency") ?? 4, idlePollHours: arg("idle") ?? 0 }]
+  ? [
+      {
+        name: "custom",
+        repositories: custom,
+        runs: arg("runs") ?? 100,
+        latencyMs: arg("latency") ?? 0,
+        concurrency: arg("concurrency") ?? 4,
+        idlePollHours: arg("idle") ?? 0,
+      },
+    ]
   : [
       { name: "latency", repositories: 1000, runs: 100, latencyMs: 50, concurrency: 8 },
       { name: "cpu", repositories: 100, runs: 1000, latencyMs: 0 },
@@ -133,5 +151,7 @@ const scenarios: Scenario[] = custom
       { name: "memory-1M", repositories: 1000, runs: 1000, latencyMs: 0 },
       { name: "idle-polling", repositories: 1000, runs: 20, latencyMs: 0, idlePollHours: 24 },
     ];
-console.log(`machine: ${(await import("node:os")).cpus().length} cores, ${(await import("node:os")).cpus()[0]?.model ?? "?"}, node ${process.version}`);
+console.log(
+  `machine: ${(await import("node:os")).cpus().length} cores, ${(await import("node:os")).cpus()[0]?.model ?? "?"}, node ${process.version}`,
+);
 for (const s of scenarios) await bench(s);

@@ -22,7 +22,13 @@ export async function buildReport(folder: string, out = join(folder, "report.htm
   if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new Error(`not a folder: ${folder}`);
   const data = await loadDataset(folder);
   writeFileSync(out, renderPage(data));
-  return { path: out, runs: data.runs.size, steps: data.steps.size, deployments: data.deployments.size, repositories: data.repositories.size };
+  return {
+    path: out,
+    runs: data.runs.size,
+    steps: data.steps.size,
+    deployments: data.deployments.size,
+    repositories: data.repositories.size,
+  };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -34,7 +40,9 @@ async function main(argv: string[]): Promise<number> {
   const folder = resolve(args[0] ?? "demo-output");
   try {
     const r = await buildReport(folder);
-    process.stderr.write(`report: ${r.runs} runs, ${r.steps} steps, ${r.deployments} deployments, ${r.repositories} repositories -> ${r.path}\n`);
+    process.stderr.write(
+      `report: ${r.runs} runs, ${r.steps} steps, ${r.deployments} deployments, ${r.repositories} repositories -> ${r.path}\n`,
+    );
     return 0;
   } catch (e) {
     process.stderr.write(`report: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -91,7 +91,16 @@ function svgOpen(id: string, width: number, height: number, title: string, desc:
   );
 }
 
-function rect(id: string, x: number, y: number, w: number, h: number, color: string, hatched: boolean | undefined, tip: string): string {
+function rect(
+  id: string,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  color: string,
+  hatched: boolean | undefined,
+  tip: string,
+): string {
   const box = `x="${r2(x)}" y="${r2(y)}" width="${r2(Math.max(0, w))}" height="${r2(Math.max(0, h))}"`;
   const overlay = hatched ? `<rect ${box} fill="url(#${id}-hatch)"/>` : "";
   return `<g class="bar"><title>${esc(tip)}</title><rect ${box} fill="${color}"/>${overlay}</g>`;
@@ -153,7 +162,9 @@ export function columnChart(input: ColumnChartInput): string {
     return sum;
   });
   const dataMax = Math.max(0, ...totals.map((t) => t ?? 0), input.reference?.value ?? 0);
-  const ticks = (input.ticks ?? ((x: number) => niceTicks(x, 5, true)))(input.maxValue !== undefined ? Math.min(input.maxValue, dataMax) || input.maxValue : dataMax);
+  const ticks = (input.ticks ?? ((x: number) => niceTicks(x, 5, true)))(
+    input.maxValue !== undefined ? Math.min(input.maxValue, dataMax) || input.maxValue : dataMax,
+  );
   const top = Math.max(ticks[ticks.length - 1] ?? 1, 1e-9);
   const y = (v: number) => m.top + ph - (v / top) * ph;
   const tickLabel = input.tickLabel ?? ((v: number) => String(v));
@@ -187,7 +198,7 @@ export function columnChart(input: ColumnChartInput): string {
     }
   });
   parts.push(`</g><g class="bar-labels">`);
-  categories.forEach((c, i) => {
+  categories.forEach((_c, i) => {
     const t = totals[i] ?? null;
     const text = input.barLabel ? input.barLabel(i, t) : t === null || t === 0 ? "" : valueLabel(t);
     if (!text || band < 16) return;
@@ -216,7 +227,9 @@ export function columnChart(input: ColumnChartInput): string {
     const lines = shown.map((l, k) => `<tspan x="${r2(cx)}" dy="${k === 0 ? 0 : 14}">${esc(l)}</tspan>`).join("");
     parts.push(`<text x="${r2(cx)}" y="${m.top + ph + 16}" text-anchor="middle">${lines}</text>`);
   });
-  parts.push(`<text class="axis-title" x="${r2(m.left + pw / 2)}" y="${H - 8}" text-anchor="middle">${esc(input.xLabel)}</text></g>`);
+  parts.push(
+    `<text class="axis-title" x="${r2(m.left + pw / 2)}" y="${H - 8}" text-anchor="middle">${esc(input.xLabel)}</text></g>`,
+  );
   parts.push(`</svg>`);
 
   const refLegend = input.reference
@@ -301,12 +314,16 @@ export function barChart(input: BarChartInput): string {
         acc += v;
       }
     });
-    if (mode === "stacked") labels.push(`<text x="${r2(x(acc) + 5)}" y="${r2(y0 + barH / 2 + 4)}">${esc(input.valueLabel(acc))}</text>`);
+    if (mode === "stacked")
+      labels.push(`<text x="${r2(x(acc) + 5)}" y="${r2(y0 + barH / 2 + 4)}">${esc(input.valueLabel(acc))}</text>`);
   });
   parts.push(`</g><g class="bar-labels">${labels.join("")}</g>`);
   parts.push(`<g class="axis x-axis"><line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${m.top + ph}"/>`);
-  for (const t of ticks) parts.push(`<text x="${r2(x(t))}" y="${m.top + ph + 16}" text-anchor="middle">${esc(input.tickLabel(t))}</text>`);
-  parts.push(`<text class="axis-title" x="${r2(m.left + pw / 2)}" y="${H - 8}" text-anchor="middle">${esc(input.xLabel)}</text></g>`);
+  for (const t of ticks)
+    parts.push(`<text x="${r2(x(t))}" y="${m.top + ph + 16}" text-anchor="middle">${esc(input.tickLabel(t))}</text>`);
+  parts.push(
+    `<text class="axis-title" x="${r2(m.left + pw / 2)}" y="${H - 8}" text-anchor="middle">${esc(input.xLabel)}</text></g>`,
+  );
   parts.push(`</svg>`);
   return `<figure class="chart">${legend(series)}${parts.join("")}</figure>`;
 }

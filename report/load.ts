@@ -5,8 +5,8 @@
 // itself (what `npm run demo` writes), an Airbyte RECORD message, or a destination row that wraps
 // the record in `_airbyte_data`. Missing files are fine; unreadable lines are counted, not fatal.
 import { createReadStream, existsSync } from "node:fs";
-import { createInterface } from "node:readline";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 
 export const STREAMS = ["repositories", "pipelines", "pipeline_steps", "environments", "deployments"] as const;
 export type StreamName = (typeof STREAMS)[number];

@@ -285,7 +285,10 @@ export function failingSteps(steps: Dataset["steps"]): FailingStep[] {
   return [...byKey.values()]
     .map((e) => ({ ...e, failures: e.failed + e.error, rate: e.executions > 0 ? (e.failed + e.error) / e.executions : 0 }))
     .filter((e) => e.failures > 0)
-    .sort((a, b) => b.failures - a.failures || b.rate - a.rate || a.name.localeCompare(b.name) || a.repository.localeCompare(b.repository));
+    .sort(
+      (a, b) =>
+        b.failures - a.failures || b.rate - a.rate || a.name.localeCompare(b.name) || a.repository.localeCompare(b.repository),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

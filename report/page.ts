@@ -1,9 +1,10 @@
 // The report page: one HTML document with its stylesheet and charts inline.
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import type { Dataset } from "./load.js";
 import {
   barChart,
+  type Category,
+  type ChartSeries,
   columnChart,
   durationTicks,
   esc,
@@ -11,22 +12,32 @@ import {
   fmtDurationTick,
   fmtPercent,
   niceTicks,
-  type Category,
-  type ChartSeries,
 } from "./charts.js";
+import type { Dataset } from "./load.js";
 import {
+  type DeploymentMetrics,
   deploymentMetrics,
   durationMetrics,
-  failingSteps,
-  totals,
-  type DeploymentMetrics,
   type FailingStep,
+  failingSteps,
   type RepoDurations,
   type Totals,
+  totals,
 } from "./metrics.js";
 
 /** Colours of the deployment series, in order (Okabe–Ito first: distinguishable with colour-blindness). */
-export const DEPLOYMENT_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#8F7A00", "#6A3D9A", "#117733", "#999999"];
+export const DEPLOYMENT_COLORS = [
+  "#0072B2",
+  "#E69F00",
+  "#009E73",
+  "#CC79A7",
+  "#56B4E9",
+  "#D55E00",
+  "#8F7A00",
+  "#6A3D9A",
+  "#117733",
+  "#999999",
+];
 export const CFR_COLOR = "#C44E52";
 export const P50_COLOR = "#6BAED6";
 export const P95_COLOR = "#08519C";
@@ -59,7 +70,13 @@ export function renderPage(data: Dataset, options: PageOptions = {}): string {
   const dep = deploymentMetrics(data.deployments.values());
   const durations = durationMetrics(data.runs.values());
   const steps = failingSteps(data.steps);
-  const workspaces = [...new Set([...data.runs.values(), ...data.deployments.values()].map((r) => r.repository?.split("/")[0]).filter((w): w is string => !!w))];
+  const workspaces = [
+    ...new Set(
+      [...data.runs.values(), ...data.deployments.values()]
+        .map((r) => r.repository?.split("/")[0])
+        .filter((w): w is string => !!w),
+    ),
+  ];
   const title = `Bitbucket Pipelines report${workspaces.length === 1 ? ` — ${workspaces[0]}` : ""}`;
   const css = readFileSync(new URL("./style.css", import.meta.url), "utf8");
   const missing = data.files.filter((f) => !f.found).map((f) => `${f.stream}.jsonl`);
@@ -105,7 +122,9 @@ function header(title: string, t: Totals, dep: DeploymentMetrics, data: Dataset,
       : `<span id="time-range">no dated records</span>`;
   const bySource = [...dep.bySource]
     .sort((a, b) => b[1] - a[1])
-    .map(([s, n]) => `${int(n)} ${s === "bitbucket_deployments" ? "from Bitbucket" : s === "rule" ? "inferred by rules" : esc(s)}`)
+    .map(
+      ([s, n]) => `${int(n)} ${s === "bitbucket_deployments" ? "from Bitbucket" : s === "rule" ? "inferred by rules" : esc(s)}`,
+    )
     .join(", ");
   const chips = t.runsByResult
     .map(([name, n]) => `<li class="${resultClass(name)}" data-result="${esc(name)}"><b>${int(n)}</b> ${esc(name)}</li>`)
@@ -143,7 +162,8 @@ function deploymentSeries(dep: DeploymentMetrics): { series: ChartSeries[]; seri
   const series: ChartSeries[] = dep.series
     .filter((s) => kept.has(s.key))
     .map((s, i) => ({ key: s.key, label: s.label, color: DEPLOYMENT_COLORS[i] ?? "#999999", hatched: s.inferred }));
-  if (kept.size < dep.series.length) series.push({ key: "other", label: "Other environments", color: DEPLOYMENT_COLORS[MAX_SERIES - 1] ?? "#999999" });
+  if (kept.size < dep.series.length)
+    series.push({ key: "other", label: "Other environments", color: DEPLOYMENT_COLORS[MAX_SERIES - 1] ?? "#999999" });
   return { series, seriesOf: (key) => (kept.has(key) ? key : "other") };
 }
 
@@ -172,7 +192,10 @@ function deploymentsSection(dep: DeploymentMetrics): string {
   });
   const notes: string[] = [];
   if (dep.undated) notes.push(`${int(dep.undated)} deployment(s) without a start time are not in any week.`);
-  if (dep.weeksDropped) notes.push(`Only the last ${dep.weeks.length} weeks are shown (${int(dep.deploymentsDropped)} earlier deployments left out).`);
+  if (dep.weeksDropped)
+    notes.push(
+      `Only the last ${dep.weeks.length} weeks are shown (${int(dep.deploymentsDropped)} earlier deployments left out).`,
+    );
   const rows = dep.weeks
     .map((w) => {
       const cells = dep.series
@@ -268,7 +291,8 @@ function durationsSection(rows: RepoDurations[]): string {
     tickLabel: fmtDurationTick,
     valueLabel: fmtDuration,
   });
-  const cell = (v: number) => `<td class="num" data-seconds="${secs(v)}">${fmtDuration(v)}<span class="secs">${secs(v)} s</span></td>`;
+  const cell = (v: number) =>
+    `<td class="num" data-seconds="${secs(v)}">${fmtDuration(v)}<span class="secs">${secs(v)} s</span></td>`;
   const body = rows
     .map(
       (r) =>
@@ -314,7 +338,8 @@ function stepsSection(rows: FailingStep[], stepCount: number): string {
         `<tr data-step="${esc(r.name)}" data-repository="${esc(r.repository)}" data-failures="${r.failures}"><td class="num">${i + 1}</td><th scope="row">${esc(r.name)}</th><td>${esc(r.repository)}</td><td class="num">${r.failed}</td><td class="num">${r.error}</td><td class="num">${r.failures}</td><td class="num">${r.executions}</td><td class="num">${fmtPercent(r.rate)}</td></tr>`,
     )
     .join("\n");
-  const more = rows.length > TOP_STEPS_TABLE ? `<p class="lede">${rows.length - TOP_STEPS_TABLE} more failing steps not listed.</p>` : "";
+  const more =
+    rows.length > TOP_STEPS_TABLE ? `<p class="lede">${rows.length - TOP_STEPS_TABLE} more failing steps not listed.</p>` : "";
   const table = `<table id="steps-table"><thead><tr><th scope="col" class="num">#</th><th scope="col">Step</th><th scope="col">Repository</th><th scope="col" class="num">FAILED</th><th scope="col" class="num">ERROR</th><th scope="col" class="num">Failures</th><th scope="col" class="num">Executions</th><th scope="col" class="num">Failure rate</th></tr></thead><tbody>
 ${body}
 </tbody></table>`;
@@ -324,7 +349,10 @@ ${body}
 function footer(data: Dataset): string {
   const items = data.files.map((f) => {
     if (!f.found) return `<li><code>${f.stream}.jsonl</code>: not found</li>`;
-    const extra = [f.duplicates ? `${int(f.duplicates)} repeated (latest kept)` : "", f.skipped ? `${int(f.skipped)} unreadable lines skipped` : ""].filter(Boolean);
+    const extra = [
+      f.duplicates ? `${int(f.duplicates)} repeated (latest kept)` : "",
+      f.skipped ? `${int(f.skipped)} unreadable lines skipped` : "",
+    ].filter(Boolean);
     return `<li data-file="${f.stream}"><code>${f.stream}.jsonl</code>: ${int(f.records)} records${extra.length ? `, ${extra.join(", ")}` : ""}</li>`;
   });
   return `<footer>

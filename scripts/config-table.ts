@@ -45,7 +45,12 @@ export function configTable(spec: Spec): string {
   const required = new Set(root.required ?? []);
   const rows = ["| field | required | default | meaning |", "|---|---|---|---|"];
   for (const [name, prop] of ordered(root.properties ?? {})) {
-    const cells = [code(name), required.has(name) ? "yes" : "no", prop.default === undefined ? "" : defaultText(prop.default), meaning(prop)];
+    const cells = [
+      code(name),
+      required.has(name) ? "yes" : "no",
+      prop.default === undefined ? "" : defaultText(prop.default),
+      meaning(prop),
+    ];
     rows.push(`| ${cells.map(cell).join(" | ")} |`);
   }
   return rows.join("\n");
@@ -122,10 +127,13 @@ const code = (text: string): string => `\`${text}\``;
 /** Table cells: no line breaks, and a literal pipe must not end the cell. */
 const cell = (text: string): string => text.replace(/\s*\n\s*/g, " ").replace(/\|/g, "\\|");
 const stripDot = (text: string): string => text.trim().replace(/\.$/, "");
-const sentence = (text: string): string => (text.trim() === "" ? "" : /[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
+const sentence = (text: string): string =>
+  text.trim() === "" ? "" : /[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`;
 /** Lower-cases a leading capital, except in an acronym (API) or a name (Atlassian, JavaScript). */
 const lowerFirst = (text: string): string =>
-  /^[A-Z](?![A-Z])/.test(text) && !/^(JavaScript|Atlassian|Bitbucket)\b/.test(text) ? text.charAt(0).toLowerCase() + text.slice(1) : text;
+  /^[A-Z](?![A-Z])/.test(text) && !/^(JavaScript|Atlassian|Bitbucket)\b/.test(text)
+    ? text.charAt(0).toLowerCase() + text.slice(1)
+    : text;
 /** A default as the user would type it: strings bare, anything else as JSON. */
 const defaultText = (value: unknown): string => code(typeof value === "string" ? value : json(value));
 
@@ -154,11 +162,14 @@ export function withTable(readme: string, table: string): string {
   }
   const lines = readme.split("\n");
   const heading = lines.findIndex((l) => /^##\s+Config\s*$/.test(l));
-  if (heading === -1) throw new Error(`README.md has neither the markers ${START_MARKER} / ${END_MARKER} nor a "## Config" heading.`);
+  if (heading === -1)
+    throw new Error(`README.md has neither the markers ${START_MARKER} / ${END_MARKER} nor a "## Config" heading.`);
   let first = heading + 1;
   while (first < lines.length && !lines[first]!.startsWith("|") && !/^#{1,2}\s/.test(lines[first]!)) first++;
   if (first >= lines.length || !lines[first]!.startsWith("|")) {
-    throw new Error(`README.md has no table under "## Config" to replace: add the markers ${START_MARKER} and ${END_MARKER} where the table goes.`);
+    throw new Error(
+      `README.md has no table under "## Config" to replace: add the markers ${START_MARKER} and ${END_MARKER} where the table goes.`,
+    );
   }
   let last = first;
   while (last + 1 < lines.length && lines[last + 1]!.startsWith("|")) last++;

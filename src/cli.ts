@@ -1,15 +1,15 @@
 // The command line: parses arguments and dispatches to a command. Errors that reach here become
 // one TRACE ERROR (config_error for bad input) and a non-zero exit code, never a bare stack trace.
 import yargs from "yargs";
-import { ConnectorError } from "./errors.js";
-import { traceError } from "./protocol/messages.js";
-import { OutputClosedError } from "./protocol/writer.js";
 import { check } from "./commands/check.js";
 import type { CommandDeps } from "./commands/deps.js";
 import { discover } from "./commands/discover.js";
 import { read } from "./commands/read.js";
 import { spec } from "./commands/spec.js";
+import { ConnectorError } from "./errors.js";
 import { readPackageJson } from "./package-files.js";
+import { traceError } from "./protocol/messages.js";
+import { OutputClosedError } from "./protocol/writer.js";
 
 export const EXIT_USAGE = 2;
 
@@ -58,7 +58,11 @@ export async function runCli(argv: string[], deps: CommandDeps, stderr: (text: s
         return await discover(option("config"), deps);
       case "read":
         return await read(
-          { config: option("config"), catalog: option("catalog"), ...(parsed.state !== undefined ? { state: option("state") } : {}) },
+          {
+            config: option("config"),
+            catalog: option("catalog"),
+            ...(parsed.state !== undefined ? { state: option("state") } : {}),
+          },
           deps,
         );
       default:
@@ -71,7 +75,17 @@ export async function runCli(argv: string[], deps: CommandDeps, stderr: (text: s
     }
     const known = error instanceof ConnectorError ? error : undefined;
     const message = known ? known.message : `Unexpected error: ${(error as Error).message}`;
-    await deps.out.write(traceError(message, known ? known.failureType : "system_error", deps.now(), undefined, known ? undefined : (error as Error).stack)).catch(() => undefined);
+    await deps.out
+      .write(
+        traceError(
+          message,
+          known ? known.failureType : "system_error",
+          deps.now(),
+          undefined,
+          known ? undefined : (error as Error).stack,
+        ),
+      )
+      .catch(() => undefined);
     stderr(`source-bitbucket-pipelines: ${message}\n`);
     return 1;
   }

@@ -3,13 +3,11 @@
 import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
 import addFormatsModule from "ajv-formats";
+import { normaliseTimestamp } from "./bitbucket/timestamps.js";
 import { InputError } from "./errors.js";
 import { readPackageJson } from "./package-files.js";
-import { normaliseTimestamp } from "./bitbucket/timestamps.js";
 
-export type Credentials =
-  | { auth_type: "bearer"; token: string }
-  | { auth_type: "basic"; email: string; api_token: string };
+export type Credentials = { auth_type: "bearer"; token: string } | { auth_type: "basic"; email: string; api_token: string };
 
 export interface Config {
   workspace: string;

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startSimulator, type Simulator } from "./simulator/index.js";
 import { writeJson } from "./helpers/files.js";
 import { assertNoSecrets, assertValidMessages } from "./helpers/protocol.js";
 import { runConnector } from "./helpers/run.js";
 import { BASIC, SECRETS, simConfigFile } from "./helpers/sim-config.js";
+import { type Simulator, startSimulator } from "./simulator/index.js";
 
 async function check(config: string) {
   const result = await runConnector(["check", "--config", config]);
@@ -22,7 +22,12 @@ describe("check", () => {
     sim = await startSimulator({
       credentials: [
         { kind: "bearer", token: "sim-token", scopes: ["repository", "pipeline"] },
-        { kind: "basic", email: "dev@example.com", apiToken: "sim-api-token", scopes: ["read:repository:bitbucket", "read:pipeline:bitbucket"] },
+        {
+          kind: "basic",
+          email: "dev@example.com",
+          apiToken: "sim-api-token",
+          scopes: ["read:repository:bitbucket", "read:pipeline:bitbucket"],
+        },
         { kind: "bearer", token: "no-pipeline-scope", scopes: ["repository"] },
         { kind: "bearer", token: "no-repository-scope", scopes: ["pipeline"] },
       ],
@@ -35,7 +40,10 @@ describe("check", () => {
     const status = await check(simConfigFile(sim));
     assert.equal(status.status, "SUCCEEDED");
     assert.deepEqual(
-      sim.requests.map((r) => [r.auth, r.path.replace(/\/repositories\/acme\/[^/]+\/pipelines\/?$/, "/repositories/acme/R/pipelines")]),
+      sim.requests.map((r) => [
+        r.auth,
+        r.path.replace(/\/repositories\/acme\/[^/]+\/pipelines\/?$/, "/repositories/acme/R/pipelines"),
+      ]),
       [
         ["bearer", "/2.0/repositories/acme"],
         ["bearer", "/2.0/repositories/acme/R/pipelines"],
@@ -51,9 +59,21 @@ describe("check", () => {
 
   const failures: Array<[string, Record<string, unknown>, RegExp]> = [
     ["a wrong access token", { credentials: { auth_type: "bearer", token: "wrong-token" } }, /^invalid_credentials: .*401/],
-    ["a wrong API token", { credentials: { ...BASIC, api_token: "wrong-api-token" } }, /^invalid_credentials: .*Atlassian account email/],
-    ["a token without the pipeline scope", { credentials: { auth_type: "bearer", token: "no-pipeline-scope" } }, /^invalid_permissions: .*pipelines.*read:pipeline:bitbucket/],
-    ["a token without the repository scope", { credentials: { auth_type: "bearer", token: "no-repository-scope" } }, /^invalid_permissions: .*repositories.*required: repository/],
+    [
+      "a wrong API token",
+      { credentials: { ...BASIC, api_token: "wrong-api-token" } },
+      /^invalid_credentials: .*Atlassian account email/,
+    ],
+    [
+      "a token without the pipeline scope",
+      { credentials: { auth_type: "bearer", token: "no-pipeline-scope" } },
+      /^invalid_permissions: .*pipelines.*read:pipeline:bitbucket/,
+    ],
+    [
+      "a token without the repository scope",
+      { credentials: { auth_type: "bearer", token: "no-repository-scope" } },
+      /^invalid_permissions: .*repositories.*required: repository/,
+    ],
     ["an unknown workspace", { workspace: "acme-typo" }, /^workspace_not_found: .*"acme-typo"/],
     ["a repository slug the token cannot see", { repositories: ["nope-1", "nope-2"] }, /^invalid_config: .*nope-1, nope-2/],
     ["a config without credentials", { credentials: undefined }, /^invalid_config: .*credentials is required/],
@@ -79,7 +99,12 @@ describe("check", () => {
   });
 
   test("a host that refuses connections gives a message naming the host", async () => {
-    const config = writeJson({ workspace: "acme", credentials: { auth_type: "bearer", token: "sim-token" }, api_url: "http://127.0.0.1:9/2.0", max_retry_wait_seconds: 0 });
+    const config = writeJson({
+      workspace: "acme",
+      credentials: { auth_type: "bearer", token: "sim-token" },
+      api_url: "http://127.0.0.1:9/2.0",
+      max_retry_wait_seconds: 0,
+    });
     const status = await check(config);
     assert.equal(status.status, "FAILED");
     assert.match(status.message ?? "", /^unreachable: .*127\.0\.0\.1:9.*connection refused/);

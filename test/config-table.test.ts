@@ -6,12 +6,12 @@ import { describe, test } from "node:test";
 import {
   configTable,
   END_MARKER,
+  type PropertySchema,
   README_PATH,
   readSpec,
   START_MARKER,
   tableInReadme,
   withTable,
-  type PropertySchema,
 } from "../scripts/config-table.js";
 
 const FIX = "run npm run docs:config";

@@ -3,17 +3,27 @@ import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
-import { startSimulator, type Simulator } from "./simulator/index.js";
 import { catalogFile, writeJson } from "./helpers/files.js";
-import { assertNoSecrets, assertValidMessages, errors, records, stateFileFrom, statuses, type Message } from "./helpers/protocol.js";
+import {
+  assertNoSecrets,
+  assertValidMessages,
+  errors,
+  type Message,
+  records,
+  stateFileFrom,
+  statuses,
+} from "./helpers/protocol.js";
 import { runConnector } from "./helpers/run.js";
 import { SECRETS, simConfigFile } from "./helpers/sim-config.js";
+import { type Simulator, startSimulator } from "./simulator/index.js";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv);
 const STREAMS = ["pipelines", "pipeline_steps", "environments", "deployments"];
-const validators = Object.fromEntries(STREAMS.map((s) => [s, ajv.compile(JSON.parse(readFileSync(`schemas/${s}.json`, "utf8")))]));
+const validators = Object.fromEntries(
+  STREAMS.map((s) => [s, ajv.compile(JSON.parse(readFileSync(`schemas/${s}.json`, "utf8")))]),
+);
 const RULES = [
   { name: "prod-custom", environment: "production", environment_type: "production", pipeline_pattern: "deploy-prod" },
   { name: "main-branch", environment: "staging", environment_type: "staging", branch_pattern: "main" },
@@ -35,7 +45,6 @@ async function read(config: string, streams: string[], state?: unknown) {
   return result;
 }
 
-
 describe("steps, environments and deployments", () => {
   let sim: Simulator;
   let config: string;
@@ -46,7 +55,10 @@ describe("steps, environments and deployments", () => {
   after(() => sim.close());
 
   test("a full read joins every Bitbucket deployment to its environment and run, and never emits UNDEPLOYED", async () => {
-    const result = await read(config, STREAMS.filter((s) => s !== "environments"));
+    const result = await read(
+      config,
+      STREAMS.filter((s) => s !== "environments"),
+    );
     const deployments = records(result.messages, "deployments");
     const fromBitbucket = deployments.filter((d) => d.source === "bitbucket_deployments");
     let expected = 0;
@@ -87,14 +99,22 @@ describe("steps, environments and deployments", () => {
     const result = await read(config, ["deployments"]);
     const inferred = records(result.messages, "deployments").filter((d) => d.source === "rule");
     const listed = new Set(
-      sim.repositories().flatMap((r) => sim.deployments(r.slug as string).filter((d) => d.state.name !== "UNDEPLOYED").map((d) => d.release.pipeline.uuid)),
+      sim.repositories().flatMap((r) =>
+        sim
+          .deployments(r.slug as string)
+          .filter((d) => d.state.name !== "UNDEPLOYED")
+          .map((d) => d.release.pipeline.uuid),
+      ),
     );
     let expected = 0;
     for (const repo of sim.repositories()) {
       for (const run of sim.runs(repo.slug as string)) {
         if (listed.has(run.uuid)) continue;
         const target = run.target as { ref_name?: string; selector?: { pattern?: string } };
-        const rules = [target.selector?.pattern === "deploy-prod" ? "prod-custom" : undefined, target.ref_name === "main" ? "main-branch" : undefined].filter(Boolean);
+        const rules = [
+          target.selector?.pattern === "deploy-prod" ? "prod-custom" : undefined,
+          target.ref_name === "main" ? "main-branch" : undefined,
+        ].filter(Boolean);
         for (const rule of rules) {
           expected++;
           const got = inferred.find((d) => d.id === `rule:${rule}:${run.uuid}`);
@@ -112,17 +132,32 @@ describe("steps, environments and deployments", () => {
     const result = await read(config, ["pipeline_steps"]);
     const steps = records(result.messages, "pipeline_steps");
     let expected = 0;
-    for (const repo of sim.repositories()) for (const run of sim.runs(repo.slug as string)) expected += sim.steps(repo.slug as string, run.uuid as string).length;
+    for (const repo of sim.repositories())
+      for (const run of sim.runs(repo.slug as string)) expected += sim.steps(repo.slug as string, run.uuid as string).length;
     assert.equal(steps.length, expected);
     assert.equal(new Set(steps.map((s) => s.uuid)).size, expected);
-    assert.ok(steps.every((s) => s.setup_commands === undefined && s.script_commands === undefined && s.teardown_commands === undefined));
-    const scriptLines = sim.repositories().flatMap((r) => sim.runs(r.slug as string).slice(0, 3).flatMap((run) => sim.steps(r.slug as string, run.uuid as string).flatMap((s) => (s.script_commands ?? []).map((c) => c.command))));
+    assert.ok(
+      steps.every((s) => s.setup_commands === undefined && s.script_commands === undefined && s.teardown_commands === undefined),
+    );
+    const scriptLines = sim.repositories().flatMap((r) =>
+      sim
+        .runs(r.slug as string)
+        .slice(0, 3)
+        .flatMap((run) =>
+          sim.steps(r.slug as string, run.uuid as string).flatMap((s) => (s.script_commands ?? []).map((c) => c.command)),
+        ),
+    );
     assert.ok(scriptLines.length > 0);
-    for (const line of new Set(scriptLines)) assert.ok(!result.stdout.includes(JSON.stringify(line).slice(1, -1)) || line.length < 6, `script text ${line} leaked`);
+    for (const line of new Set(scriptLines))
+      assert.ok(!result.stdout.includes(JSON.stringify(line).slice(1, -1)) || line.length < 6, `script text ${line} leaked`);
     assert.ok(steps.every((s) => typeof s.maxTime === "number" || s.maxTime === undefined));
 
     const withCommands = await read(simConfigFile(sim, { include_step_commands: true }), ["pipeline_steps"]);
-    assert.ok(records(withCommands.messages, "pipeline_steps").some((s) => Array.isArray(s.script_commands) && s.script_commands.length > 0));
+    assert.ok(
+      records(withCommands.messages, "pipeline_steps").some(
+        (s) => Array.isArray(s.script_commands) && s.script_commands.length > 0,
+      ),
+    );
   });
 
   test("steps are not fetched again for a run whose steps were read finished", async () => {
@@ -135,12 +170,18 @@ describe("steps, environments and deployments", () => {
     for (const r of unfinished) sim.finishRun(r.repository_full_name.split("/")[1], r.uuid);
     sim.requests.length = 0;
     const second = await read(config, streams, stateFileFrom(first.messages));
-    const stepRequests = sim.requests.filter((r) => r.path.includes("/steps")).map((r) => decodeURIComponent(r.path.split("/pipelines/")[1]!.split("/")[0]!));
+    const stepRequests = sim.requests
+      .filter((r) => r.path.includes("/steps"))
+      .map((r) => decodeURIComponent(r.path.split("/pipelines/")[1]!.split("/")[0]!));
     assert.deepEqual(new Set(stepRequests), new Set([added.uuid, ...unfinished.map((r) => r.uuid)]));
     assert.equal(stepRequests.length, new Set(stepRequests).size, "one steps request per run");
     sim.requests.length = 0;
     const third = await read(config, streams, stateFileFrom(second.messages));
-    assert.deepEqual(sim.requests.filter((r) => r.path.includes("/steps") || r.path.includes("/deployments")), [], "nothing changed: no steps, no deployments listing");
+    assert.deepEqual(
+      sim.requests.filter((r) => r.path.includes("/steps") || r.path.includes("/deployments")),
+      [],
+      "nothing changed: no steps, no deployments listing",
+    );
     assert.deepEqual(records(third.messages, "pipeline_steps"), []);
   });
 
@@ -151,26 +192,43 @@ describe("steps, environments and deployments", () => {
     sim.clock.advance(60_000);
     const run = sim.addRun(withEnvironments.slug as string, { deploy: "production" });
     const second = await read(config, streams, stateFileFrom(first.messages));
-    const started = records(second.messages, "deployments").filter((d) => d.pipeline_uuid === run.uuid && d.source === "bitbucket_deployments");
-    assert.deepEqual(started.map((d) => [d.environment, d.status]), [["Production", "IN_PROGRESS"]]);
+    const started = records(second.messages, "deployments").filter(
+      (d) => d.pipeline_uuid === run.uuid && d.source === "bitbucket_deployments",
+    );
+    assert.deepEqual(
+      started.map((d) => [d.environment, d.status]),
+      [["Production", "IN_PROGRESS"]],
+    );
     sim.clock.advance(60_000);
     sim.finishRun(withEnvironments.slug as string, run.uuid as string, "SUCCESSFUL");
     const third = await read(config, streams, stateFileFrom(second.messages));
     const finished = records(third.messages, "deployments").filter((d) => d.pipeline_uuid === run.uuid);
-    assert.deepEqual(finished.map((d) => [d.id, d.status]), [[started[0]!.id, "SUCCESSFUL"]]);
+    assert.deepEqual(
+      finished.map((d) => [d.id, d.status]),
+      [[started[0]!.id, "SUCCESSFUL"]],
+    );
     assert.ok(finished[0]!.completed_on && finished[0]!.duration_seconds >= 0);
   });
 
   test("environments: every repository's environments with the repository uuid", async () => {
     const catalog = writeJson({
-      streams: [{ stream: { name: "environments", json_schema: {}, supported_sync_modes: ["full_refresh"] }, sync_mode: "full_refresh", destination_sync_mode: "overwrite" }],
+      streams: [
+        {
+          stream: { name: "environments", json_schema: {}, supported_sync_modes: ["full_refresh"] },
+          sync_mode: "full_refresh",
+          destination_sync_mode: "overwrite",
+        },
+      ],
     });
     const result = await runConnector(["read", "--config", config, "--catalog", catalog]);
     assert.equal(result.code, 0, result.stderr);
     assertValidMessages(result.messages);
     const got = records(result.messages, "environments") as Message[];
-    const want = sim.repositories().flatMap((r) => sim.environments(r.slug as string).map((e) => ({ ...e, repository_uuid: r.uuid, repository_full_name: r.full_name })));
+    const want = sim
+      .repositories()
+      .flatMap((r) =>
+        sim.environments(r.slug as string).map((e) => ({ ...e, repository_uuid: r.uuid, repository_full_name: r.full_name })),
+      );
     assert.deepEqual(new Map(got.map((e) => [e.uuid, e])), new Map(want.map((e) => [e.uuid, e as Message])));
   });
 });
-

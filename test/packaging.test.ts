@@ -46,7 +46,10 @@ function yamlList(text: string, key: string): string[] {
 
 /** Lines of the Dockerfile's final stage (after its last FROM), continuation lines joined. */
 function finalStage(): string[] {
-  const lines = dockerfile.replace(/\\\n\s*/g, " ").split("\n").filter((l) => !/^\s*#/.test(l));
+  const lines = dockerfile
+    .replace(/\\\n\s*/g, " ")
+    .split("\n")
+    .filter((l) => !/^\s*#/.test(l));
   const from = lines.map((l) => /^FROM\s/i.test(l)).lastIndexOf(true);
   assert.notEqual(from, -1, "the Dockerfile has a FROM");
   return lines.slice(from);
@@ -72,10 +75,25 @@ describe("metadata.yaml", () => {
   test("has the required ConnectorMetadataDefinitionV0 fields with valid values", () => {
     assert.match(metadata, /^metadataSpecVersion: "1\.0"$/m);
     assert.match(metadata, /^data:$/m);
-    for (const key of ["name", "definitionId", "connectorType", "dockerRepository", "dockerImageTag", "license", "documentationUrl", "githubIssueLabel", "connectorSubtype", "releaseStage"]) {
+    for (const key of [
+      "name",
+      "definitionId",
+      "connectorType",
+      "dockerRepository",
+      "dockerImageTag",
+      "license",
+      "documentationUrl",
+      "githubIssueLabel",
+      "connectorSubtype",
+      "releaseStage",
+    ]) {
       assert.ok(yamlScalar(metadata, key).length > 0, `data.${key} is set`);
     }
-    assert.match(yamlScalar(metadata, "definitionId"), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "a UUID v4");
+    assert.match(
+      yamlScalar(metadata, "definitionId"),
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      "a UUID v4",
+    );
     assert.equal(yamlScalar(metadata, "connectorType"), "source");
     assert.equal(yamlScalar(metadata, "connectorSubtype"), "api");
     assert.equal(yamlScalar(metadata, "license"), packageJson.license);
@@ -89,7 +107,11 @@ describe("metadata.yaml", () => {
     assert.deepEqual(yamlList(metadata, "hosts"), [new URL(DEFAULT_API_URL).hostname]);
     const suggested = yamlList(metadata, "streams");
     assert.ok(suggested.length > 0);
-    for (const name of suggested) assert.ok(STREAMS.some((s) => s.name === name), `suggested stream ${name} exists`);
+    for (const name of suggested)
+      assert.ok(
+        STREAMS.some((s) => s.name === name),
+        `suggested stream ${name} exists`,
+      );
   });
 
   test("maxSecondsBetweenMessages outlasts the longest single retry wait (a Retry-After, capped)", () => {
@@ -145,7 +167,9 @@ describe("acceptance-test-config.yml", () => {
   });
 
   test("every file it names outside secrets/ exists", () => {
-    const paths = [...acceptance.matchAll(/^\s*-?\s*(?:spec_path|config_path|configured_catalog_path|future_state_path|path):\s*(\S+)/gm)].map((m) => m[1]!);
+    const paths = [
+      ...acceptance.matchAll(/^\s*-?\s*(?:spec_path|config_path|configured_catalog_path|future_state_path|path):\s*(\S+)/gm),
+    ].map((m) => m[1]!);
     assert.ok(paths.includes("integration_tests/abnormal_state.json"));
     for (const path of paths.filter((p) => !p.startsWith("secrets/"))) assert.ok(exists(path), `${path} exists`);
   });
@@ -162,7 +186,9 @@ describe("integration_tests/", () => {
     });
     assert.deepEqual(
       [...names].sort(),
-      STREAMS.filter((s) => s.cursorField).map((s) => s.name).sort(),
+      STREAMS.filter((s) => s.cursorField)
+        .map((s) => s.name)
+        .sort(),
       "exactly the discovered incremental streams",
     );
     for (const stream of STREAMS.filter((s) => s.cursorField)) {
@@ -179,7 +205,10 @@ describe("integration_tests/", () => {
       streams: { stream: { name: string }; sync_mode: string; cursor_field?: string[]; primary_key?: string[][] }[];
     };
     const configured = parseCatalog(catalog);
-    assert.deepEqual(configured.map((c) => c.stream.name), STREAMS.map((s) => s.name));
+    assert.deepEqual(
+      configured.map((c) => c.stream.name),
+      STREAMS.map((s) => s.name),
+    );
     for (const [i, entry] of catalog.streams.entries()) {
       const stream = configured[i]!.stream;
       assert.equal(entry.sync_mode, stream.cursorField ? "incremental" : "full_refresh", stream.name);
@@ -214,7 +243,10 @@ describe("docs", () => {
   test("CHANGELOG.md and the docs page start with the package version", () => {
     assert.match(read("CHANGELOG.md"), new RegExp(`^## ${packageJson.version.replaceAll(".", "\\.")} `, "m"));
     const docs = read("docs/bitbucket-pipelines.md");
-    const firstRow = docs.slice(docs.indexOf("## Changelog")).split("\n").find((l) => /^\| \d/.test(l));
+    const firstRow = docs
+      .slice(docs.indexOf("## Changelog"))
+      .split("\n")
+      .find((l) => /^\| \d/.test(l));
     assert.ok(firstRow?.startsWith(`| ${packageJson.version} `), `first changelog row: ${firstRow}`);
   });
 });

@@ -3,11 +3,19 @@ import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
-import { startSimulator, type Simulator } from "./simulator/index.js";
 import { catalogFile, writeJson } from "./helpers/files.js";
-import { assertNoSecrets, assertValidMessages, records, stateFileFrom, states, statuses, type Message } from "./helpers/protocol.js";
+import {
+  assertNoSecrets,
+  assertValidMessages,
+  type Message,
+  records,
+  stateFileFrom,
+  states,
+  statuses,
+} from "./helpers/protocol.js";
 import { runConnector } from "./helpers/run.js";
 import { BASIC, SECRETS, simConfigFile } from "./helpers/sim-config.js";
+import { type Simulator, startSimulator } from "./simulator/index.js";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -84,7 +92,9 @@ describe("read", () => {
       let count = 0;
       let total = 0;
       const ofStream = result.messages.filter(
-        (m) => (m.type === "RECORD" && m.record.stream === stream) || (m.type === "STATE" && m.state.stream.stream_descriptor.name === stream),
+        (m) =>
+          (m.type === "RECORD" && m.record.stream === stream) ||
+          (m.type === "STATE" && m.state.stream.stream_descriptor.name === stream),
       );
       for (const m of ofStream) {
         if (m.type === "RECORD") count++;
@@ -109,7 +119,10 @@ describe("read", () => {
   test("the repositories filter limits both streams", async () => {
     const [, second] = sim.repositories();
     const result = await read(simConfigFile(sim, { repositories: [second!.slug] }), catalogFile());
-    assert.deepEqual(records(result.messages, "repositories").map((r) => r.slug), [second!.slug]);
+    assert.deepEqual(
+      records(result.messages, "repositories").map((r) => r.slug),
+      [second!.slug],
+    );
     assert.ok(records(result.messages, "pipelines").every((r) => r.repository_uuid === second!.uuid));
     assert.equal(records(result.messages, "pipelines").length, sim.runs(second!.slug as string).length);
   });
@@ -169,7 +182,10 @@ describe("incremental read", () => {
 
     sim.finishRun(a!.slug as string, added[0]!.uuid as string);
     const third = await read(config, catalog, stateFileFrom(second.messages));
-    assert.deepEqual(records(third.messages, "pipelines").map((r) => r.uuid), [added[0]!.uuid]);
+    assert.deepEqual(
+      records(third.messages, "pipelines").map((r) => r.uuid),
+      [added[0]!.uuid],
+    );
     const fourth = await read(config, catalog, stateFileFrom(third.messages));
     assert.deepEqual(records(fourth.messages, "pipelines"), []);
   });
@@ -187,11 +203,18 @@ describe("incremental read", () => {
     assert.equal(rerun.length, 1);
     assert.equal(rerun[0]!.run_number, 2);
     const third = await read(config, catalog, stateFileFrom(second.messages));
-    assert.deepEqual(records(third.messages, "pipelines").map((r) => r.uuid), [], "nothing changed: nothing emitted");
+    assert.deepEqual(
+      records(third.messages, "pipelines").map((r) => r.uuid),
+      [],
+      "nothing changed: nothing emitted",
+    );
     sim.finishRun(repo!.slug as string, run.uuid as string, "SUCCESSFUL");
     const fourth = await read(config, catalog, stateFileFrom(third.messages));
     const done = records(fourth.messages, "pipelines");
-    assert.deepEqual(done.map((r) => [r.uuid, r.state.result?.name]), [[run.uuid, "SUCCESSFUL"]]);
+    assert.deepEqual(
+      done.map((r) => [r.uuid, r.state.result?.name]),
+      [[run.uuid, "SUCCESSFUL"]],
+    );
   });
 
   test("an incremental sync with nothing new costs one request per repository plus the listing", async () => {
@@ -202,7 +225,12 @@ describe("incremental read", () => {
     sim.requests.length = 0;
     const idle = await read(config, catalog, stateFileFrom(settled.messages));
     assert.deepEqual(records(idle.messages, "pipelines"), []);
-    const unfinished = Object.values(stateFileFrom(settled.messages)[0]!.stream.stream_state.repositories as Record<string, { runs?: Record<string, { seen: string }> }>)
+    const unfinished = Object.values(
+      stateFileFrom(settled.messages)[0]!.stream.stream_state.repositories as Record<
+        string,
+        { runs?: Record<string, { seen: string }> }
+      >,
+    )
       .flatMap((e) => Object.values(e.runs ?? {}))
       .filter((w) => !w.seen.startsWith("COMPLETED")).length;
     assert.equal(sim.requests.length, 1 + sim.repositories().length + unfinished);
@@ -218,7 +246,10 @@ describe("incremental read", () => {
     sim.touchRepository(b!.slug as string);
     sim.requests.length = 0;
     const second = await read(config, catalog, stateFileFrom(first.messages));
-    assert.deepEqual(records(second.messages, "repositories").map((r) => r.slug), [b!.slug]);
+    assert.deepEqual(
+      records(second.messages, "repositories").map((r) => r.slug),
+      [b!.slug],
+    );
     assert.match(sim.requests[0]!.query.q?.[0] ?? "", /^updated_on>=/);
   });
 });
@@ -251,7 +282,11 @@ describe("read while the workspace changes", () => {
     const first = await reading;
     const got = records(first.messages, "pipelines").filter((r) => r.repository_uuid === repo!.uuid);
     byUuid(got); // no duplicate
-    for (const uuid of before) assert.ok(got.some((r) => r.uuid === uuid), `run ${uuid} missing`);
+    for (const uuid of before)
+      assert.ok(
+        got.some((r) => r.uuid === uuid),
+        `run ${uuid} missing`,
+      );
     const second = await read(config, catalog, stateFileFrom(first.messages));
     const all = new Set([...got, ...records(second.messages, "pipelines")].map((r) => r.uuid));
     for (const uuid of arrived) assert.ok(all.has(uuid), `run ${uuid} that arrived mid-walk is lost`);
@@ -271,8 +306,14 @@ describe("read while the workspace changes", () => {
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(statuses(result.messages, "pipelines").at(-1), "COMPLETE");
     const logs = result.messages.filter((m) => m.type === "LOG").map((m) => m.log.message as string);
-    assert.ok(logs.some((l) => l.includes("to-delete") && l.includes("404")), logs.join("\n"));
-    assert.ok(logs.some((l) => l.includes("no-pipelines") && l.includes("404")), logs.join("\n"));
+    assert.ok(
+      logs.some((l) => l.includes("to-delete") && l.includes("404")),
+      logs.join("\n"),
+    );
+    assert.ok(
+      logs.some((l) => l.includes("no-pipelines") && l.includes("404")),
+      logs.join("\n"),
+    );
     const runs = records(result.messages, "pipelines");
     for (const repo of sim.repositories()) {
       assert.equal(runs.filter((r) => r.repository_uuid === repo.uuid).length, sim.runs(repo.slug as string).length);

@@ -1,12 +1,13 @@
 // report/build.ts: builds a report from fixture JSONL files, checks the numbers in the HTML, then
 // renders the page in headless Chromium and checks, on the decoded screenshot, that each chart
 // is drawn (its colours are on screen, in proportion to the data, in page order).
-import { test } from "node:test";
+
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, accessSync, constants } from "node:fs";
+import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { inflateSync } from "node:zlib";
@@ -70,7 +71,8 @@ function deployment(id: string, env: string, status: string, started: string | n
     environment_type: env.toLowerCase(),
     status,
     started_on: started,
-    completed_on: started && status !== "IN_PROGRESS" && status !== "PENDING" ? new Date(Date.parse(started) + 300_000).toISOString() : null,
+    completed_on:
+      started && status !== "IN_PROGRESS" && status !== "PENDING" ? new Date(Date.parse(started) + 300_000).toISOString() : null,
     pipeline_uuid: `{run-api-1}`,
     build_number: 1,
     commit_hash: "abc",
@@ -79,11 +81,14 @@ function deployment(id: string, env: string, status: string, started: string | n
   };
 }
 
-const lines = (records: unknown[]): string => records.map((r) => (typeof r === "string" ? r : JSON.stringify(r))).join("\n") + "\n";
+const lines = (records: unknown[]): string =>
+  records.map((r) => (typeof r === "string" ? r : JSON.stringify(r))).join("\n") + "\n";
 
 function writeFixture(dir: string): void {
   writeFileSync(join(dir, "repositories.jsonl"), lines(Object.values(REPOS).map((r) => ({ type: "repository", ...r }))));
-  const api = [100, 200, 300, 400].map((s, i) => pipeline("api", i + 1, ["SUCCESSFUL", "SUCCESSFUL", "FAILED", "ERROR"][i] ?? "", s, `2026-03-0${3 + i}T10:00:00.000000Z`));
+  const api = [100, 200, 300, 400].map((s, i) =>
+    pipeline("api", i + 1, ["SUCCESSFUL", "SUCCESSFUL", "FAILED", "ERROR"][i] ?? "", s, `2026-03-0${3 + i}T10:00:00.000000Z`),
+  );
   const web = [60, 120, 180, 240, 300, 360, 420, 480, 540, 600].map((s, i) =>
     pipeline("web", i + 1, i === 3 ? "STOPPED" : i === 6 ? "FAILED" : "SUCCESSFUL", s, `2026-03-1${i}T08:00:00.123456789Z`),
   );
@@ -149,7 +154,10 @@ const escRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 function textOf(html: string, attrs: string): string {
   const m = new RegExp(`<(\\w+)[^>]*${escRe(attrs)}[^>]*>([\\s\\S]*?)</\\1>`).exec(html);
   assert.ok(m, `no element with ${attrs}`);
-  return (m[2] ?? "").replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").trim();
+  return (m[2] ?? "")
+    .replace(/<[^>]+>/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
 }
 
 /** Value of attribute `name` on the first element whose opening tag contains `attrs`. */
@@ -168,7 +176,8 @@ function after(html: string, attrs: string): string {
   return html.slice(i);
 }
 
-const weekCell = (html: string, week: string, series: string) => Number(textOf(html, `data-week="${week}" data-series="${series}"`));
+const weekCell = (html: string, week: string, series: string) =>
+  Number(textOf(html, `data-week="${week}" data-series="${series}"`));
 
 // ---------------------------------------------------------------------------------------------
 // PNG decoding (8-bit RGB/RGBA, not interlaced: what Chromium writes)
@@ -273,7 +282,9 @@ function findChromium(): string {
       }
     }
   }
-  assert.fail("Chromium is not installed, and this test renders the report in it: .ci/run installs it (apt-get install -y chromium); on your machine run `apt-get update && apt-get install -y chromium`.");
+  assert.fail(
+    "Chromium is not installed, and this test renders the report in it: .ci/run installs it (apt-get install -y chromium); on your machine run `apt-get update && apt-get install -y chromium`.",
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -329,10 +340,18 @@ test("report: numbers in the HTML, and the charts render in Chromium", async (t)
       ["2026-W13", 1, 0, 2, 3],
     ];
     for (const [week, p, r, s, total] of expected) {
-      assert.deepEqual([weekCell(html, week, P), weekCell(html, week, R), weekCell(html, week, S), weekCell(html, week, "total")], [p, r, s, total], week);
+      assert.deepEqual(
+        [weekCell(html, week, P), weekCell(html, week, R), weekCell(html, week, S), weekCell(html, week, "total")],
+        [p, r, s, total],
+        week,
+      );
     }
     // legend order: production first, Bitbucket before rule; the rule series is hatched
-    const legend = [...(/<figure class="chart"><ul class="legend"[^>]*>([\s\S]*?)<\/ul>/.exec(html)?.[1] ?? "").matchAll(/<\/span>([^<]+)<\/li>/g)].map((m) => m[1]);
+    const legend = [
+      ...(/<figure class="chart"><ul class="legend"[^>]*>([\s\S]*?)<\/ul>/.exec(html)?.[1] ?? "").matchAll(
+        /<\/span>([^<]+)<\/li>/g,
+      ),
+    ].map((m) => m[1]);
     assert.deepEqual(legend, [P, R, S]);
     assert.match(html, /class="swatch hatched" style="background-color:#E69F00"/);
     assert.match(html, /deployment\(s\) without a start time/);
@@ -360,7 +379,9 @@ test("report: numbers in the HTML, and the charts render in Chromium", async (t)
     assert.doesNotMatch(html, /data-repository="acme\/ops"/, "no runs, no row");
 
     // failing steps: name × repository, FAILED + ERROR, names escaped
-    const stepRows = [...html.matchAll(/<tr data-step="([^"]*)" data-repository="([^"]*)" data-failures="(\d+)">/g)].map((m) => `${m[1]} @ ${m[2]}: ${m[3]}`);
+    const stepRows = [...html.matchAll(/<tr data-step="([^"]*)" data-repository="([^"]*)" data-failures="(\d+)">/g)].map(
+      (m) => `${m[1]} @ ${m[2]}: ${m[3]}`,
+    );
     assert.deepEqual(stepRows, ["Test @ acme/api: 4", "Build @ acme/web: 2", "Deploy &lt;prod&gt; @ acme/web: 1"]);
     assert.equal(textOf(html, 'data-step="Test" data-repository="acme/api"'), "1 Test acme/api 3 1 4 6 66.7%");
     assert.equal(textOf(html, 'data-step="Deploy &lt;prod&gt;"'), "3 Deploy &lt;prod&gt; acme/web 0 1 1 1 100%");
@@ -417,7 +438,10 @@ test("report: numbers in the HTML, and the charts render in Chromium", async (t)
     for (let i = 1; i < order.length; i++) {
       const prev = order[i - 1] as ColourStats;
       const cur = order[i] as ColourStats;
-      assert.ok(prev.maxY < cur.minY, `chart ${i} (y ${cur.minY}–${cur.maxY}) overlaps chart ${i - 1} (y ${prev.minY}–${prev.maxY})`);
+      assert.ok(
+        prev.maxY < cur.minY,
+        `chart ${i} (y ${cur.minY}–${cur.maxY}) overlaps chart ${i - 1} (y ${prev.minY}–${prev.maxY})`,
+      );
     }
     // and the last chart is inside the screenshot, with room to spare
     assert.ok(c(STEP_FAILED_COLOR).maxY < img.height - 50, "failing-steps chart cut off");
@@ -436,11 +460,14 @@ test("report: missing files and an empty folder still give a page; no folder is 
     assert.match(html, /No completed runs with a duration\./);
     assert.match(html, /No pipeline steps\./);
     assert.equal(textOf(html, 'id="cfr-overall"'), "—");
-    await assert.rejects(run(process.execPath, ["--import", "tsx", "report/build.ts", join(dir, "nope")], { cwd: root }), (e: Error & { code?: number; stderr?: string }) => {
-      assert.equal(e.code, 1);
-      assert.match(e.stderr ?? "", /not a folder/);
-      return true;
-    });
+    await assert.rejects(
+      run(process.execPath, ["--import", "tsx", "report/build.ts", join(dir, "nope")], { cwd: root }),
+      (e: Error & { code?: number; stderr?: string }) => {
+        assert.equal(e.code, 1);
+        assert.match(e.stderr ?? "", /not a folder/);
+        return true;
+      },
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

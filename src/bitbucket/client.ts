@@ -3,8 +3,8 @@
 import { Agent, request } from "undici";
 import type { Credentials } from "../config.js";
 import { ConnectorError } from "../errors.js";
-import { backoffMs, classifyStatus, parseRetryAfter } from "./retry-policy.js";
 import { describeApiError, errorMessageOf } from "./errors.js";
+import { backoffMs, classifyStatus, parseRetryAfter } from "./retry-policy.js";
 
 export interface ClientOptions {
   apiUrl: string;
@@ -45,9 +45,7 @@ export class BitbucketClient {
     this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 32, pipelining: 1 });
     const c = options.credentials;
     this.authorization =
-      c.auth_type === "bearer"
-        ? `Bearer ${c.token}`
-        : `Basic ${Buffer.from(`${c.email}:${c.api_token}`).toString("base64")}`;
+      c.auth_type === "bearer" ? `Bearer ${c.token}` : `Basic ${Buffer.from(`${c.email}:${c.api_token}`).toString("base64")}`;
   }
 
   /** Absolute URL of an API path such as `/repositories/acme`, with the query appended. */
@@ -178,7 +176,10 @@ export class BitbucketClient {
       );
     }
     this.waitedMs += wait;
-    this.options.log("WARN", `${this.describe(url)}: ${what}; retrying in ${Math.round(wait / 100) / 10} s (attempt ${attempt + 1}).`);
+    this.options.log(
+      "WARN",
+      `${this.describe(url)}: ${what}; retrying in ${Math.round(wait / 100) / 10} s (attempt ${attempt + 1}).`,
+    );
     if (reason === "rate_limited") {
       // One pause for every request in flight: the limit is per user, not per request.
       this.pausedUntil = Math.max(this.pausedUntil, this.options.now() + wait);
@@ -195,7 +196,10 @@ export class BitbucketClient {
     if (!this.options.maxRequestsPerHour) this.hourlyLimit = limit;
     const gap = near.toLowerCase() === "true" ? Math.ceil(3_600_000 / limit) : 0;
     if (gap > 0 && this.nearLimitGapMs === 0) {
-      this.options.log("WARN", `Bitbucket says the rate limit is near (${limit} requests an hour): slowing to one request every ${gap / 1000} s.`);
+      this.options.log(
+        "WARN",
+        `Bitbucket says the rate limit is near (${limit} requests an hour): slowing to one request every ${gap / 1000} s.`,
+      );
     }
     this.nearLimitGapMs = gap;
   }

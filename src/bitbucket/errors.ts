@@ -57,11 +57,6 @@ export function describeApiError(status: number, body: unknown, url: string, ori
     case 404:
       return new ApiError(`${where} answered 404.${quoted}`, "system_error", "not_found", status);
     default:
-      return new ApiError(
-        `${where} failed with ${status} at ${origin}.${quoted}`,
-        "system_error",
-        "server_error",
-        status,
-      );
+      return new ApiError(`${where} failed with ${status} at ${origin}.${quoted}`, "system_error", "server_error", status);
   }
 }

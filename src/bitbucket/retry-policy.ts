@@ -19,7 +19,11 @@ const RATE_LIMIT_WAITS_S = [5, 15, 30, 60, 120, 300];
 const OTHER_WAITS_S = [1, 2, 4, 8, 16, 30, 60];
 
 /** Wait before the retry that follows `attempt` consecutive failures of this kind (1-based). */
-export function backoffMs(reason: "rate_limited" | "server_error" | "network" | "bad_body", attempt: number, retryAfterS?: number): number {
+export function backoffMs(
+  reason: "rate_limited" | "server_error" | "network" | "bad_body",
+  attempt: number,
+  retryAfterS?: number,
+): number {
   if (retryAfterS !== undefined && retryAfterS >= 0) return Math.min(retryAfterS, 3600) * 1000;
   const table = reason === "rate_limited" ? RATE_LIMIT_WAITS_S : OTHER_WAITS_S;
   return table[Math.min(attempt, table.length) - 1]! * 1000;

@@ -1,15 +1,21 @@
 // Bitbucket writes timestamps as Z or +00:00 with 0 to 9 fraction digits (API notes, quirk 7).
 // Cursors are compared as strings, so every timestamp is first brought to one fixed form:
 // UTC, nine fraction digits, "Z" (e.g. 2025-03-04T10:15:22.481923000Z).
-const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 
 // The forms Bitbucket writes, already in UTC: only the fraction needs padding (fast path).
 const UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{1,9}))?(?:Z|\+00:00)$/;
 
 export function normaliseTimestamp(value: string): string | undefined {
   const fast = UTC.exec(value);
-  if (fast && value.slice(5, 7) <= "12" && value.slice(8, 10) <= "28" && value.slice(11, 13) <= "23" && value.slice(14, 16) <= "59" && value.slice(17, 19) <= "59") {
+  if (
+    fast &&
+    value.slice(5, 7) <= "12" &&
+    value.slice(8, 10) <= "28" &&
+    value.slice(11, 13) <= "23" &&
+    value.slice(14, 16) <= "59" &&
+    value.slice(17, 19) <= "59"
+  ) {
     return `${value.slice(0, 19)}.${(fast[1] ?? "").padEnd(9, "0")}Z`;
   }
   const m = ISO.exec(value.trim());
@@ -17,14 +23,7 @@ export function normaliseTimestamp(value: string): string | undefined {
   const [, y, mo, d, h = "00", mi = "00", s = "00", fraction = "", zone = "Z"] = m;
   const seconds = Date.UTC(+y!, +mo! - 1, +d!, +h, +mi, +s);
   const check = new Date(seconds);
-  if (
-    Number.isNaN(seconds) ||
-    check.getUTCDate() !== +d! ||
-    check.getUTCMonth() !== +mo! - 1 ||
-    +h > 23 ||
-    +mi > 59 ||
-    +s > 59
-  ) {
+  if (Number.isNaN(seconds) || check.getUTCDate() !== +d! || check.getUTCMonth() !== +mo! - 1 || +h > 23 || +mi > 59 || +s > 59) {
     return undefined;
   }
   let offsetMinutes = 0;

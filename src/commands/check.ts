@@ -1,12 +1,18 @@
 // `check`: what the README's troubleshooting steps do by hand. List the workspace's repositories,
 // then ask one repository's pipelines for one run. Always one CONNECTION_STATUS, exit 0; a
 // FAILED message starts with a code a UI can map (README: "Check codes").
+
+import type { BitbucketClient } from "../bitbucket/client.js";
 import { SCOPES_HELP } from "../bitbucket/errors.js";
-import { loadConfig, type Config } from "../config.js";
+import { type Config, loadConfig } from "../config.js";
 import { ConnectorError } from "../errors.js";
 import { connectionStatus } from "../protocol/messages.js";
-import { createRepositoryScope, workspaceRepositories, toRepositoryRef, type RepositoryRef } from "../streams/repository-scope.js";
-import type { BitbucketClient } from "../bitbucket/client.js";
+import {
+  createRepositoryScope,
+  type RepositoryRef,
+  toRepositoryRef,
+  workspaceRepositories,
+} from "../streams/repository-scope.js";
 import { createClient } from "./client.js";
 import type { CommandDeps } from "./deps.js";
 

@@ -2,17 +2,16 @@
 // TRACE ERROR and the others still run; any failure makes the exit code non-zero.
 import { loadConfig, readJsonFile } from "../config.js";
 import { ConnectorError } from "../errors.js";
-import { log, traceError, type JsonObject } from "../protocol/messages.js";
+import { type JsonObject, log, streamStatus, traceError } from "../protocol/messages.js";
 import { OutputClosedError } from "../protocol/writer.js";
 import { createRepositoryScope } from "../streams/repository-scope.js";
 import type { ReadContext, StreamOutput } from "../streams/stream.js";
 import { parseCatalog } from "../sync/catalog.js";
-import { writeStreams, type TaggedOutput } from "../sync/read-stream.js";
+import { type TaggedOutput, writeStreams } from "../sync/read-stream.js";
 import { readRepositoryStreams } from "../sync/repository-pass.js";
 import { parseInputState } from "../sync/state.js";
 import { createClient } from "./client.js";
 import type { CommandDeps } from "./deps.js";
-import { streamStatus } from "../protocol/messages.js";
 
 export interface ReadArgs {
   config: string;

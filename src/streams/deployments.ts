@@ -24,8 +24,9 @@ export const deployments: RepositoryStream = {
     const changed = new Map<string, Run>();
     const base = { repository_uuid: pass.repo.uuid, repository_full_name: pass.repo.full_name };
     return {
-      async *onRun(run) {
+      onRun(run) {
         changed.set(run.uuid, run);
+        return undefined;
       },
       async *finish() {
         if (changed.size === 0) return;
@@ -140,7 +141,9 @@ export function matches(rule: DeploymentRule, repositorySlug: string, raw: JsonO
   const target = (raw as RunFields).target;
   const test = (pattern: RegExp | undefined, value: string | undefined): boolean =>
     !pattern || (value !== undefined && pattern.test(value));
-  return test(rule.repository, repositorySlug) && test(rule.pipeline, target?.selector?.pattern) && test(rule.branch, target?.ref_name);
+  return (
+    test(rule.repository, repositorySlug) && test(rule.pipeline, target?.selector?.pattern) && test(rule.branch, target?.ref_name)
+  );
 }
 
 function secondsBetween(start: string | undefined, end: string | undefined): number | null {

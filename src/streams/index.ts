@@ -1,6 +1,7 @@
 // Every stream the connector offers, and its schema from schemas/<name>.json.
-import type { AirbyteStream, JsonObject } from "../protocol/messages.js";
+
 import { readPackageJson } from "../package-files.js";
+import type { AirbyteStream, JsonObject } from "../protocol/messages.js";
 import { deployments } from "./deployments.js";
 import { environments } from "./environments.js";
 import { pipelineSteps } from "./pipeline-steps.js";

@@ -4,8 +4,8 @@
 // rather than up (a loss); the cursor is therefore saved once, at the end.
 import { normaliseTimestamp } from "../bitbucket/timestamps.js";
 import type { JsonObject } from "../protocol/messages.js";
-import { toRepositoryRef, workspaceRepositories } from "./repository-scope.js";
 import { cursorFrom, laterCursor } from "./cursor.js";
+import { toRepositoryRef, workspaceRepositories } from "./repository-scope.js";
 import type { WorkspaceStream } from "./stream.js";
 
 export const repositories: WorkspaceStream = {

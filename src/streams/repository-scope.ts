@@ -1,11 +1,12 @@
 // The repositories a sync covers: every repository the credential sees in the workspace, or the
 // config's `repositories` slugs. Listed once per sync and shared by the streams that need it.
+
+import type { BitbucketClient } from "../bitbucket/client.js";
 import { ApiError } from "../bitbucket/errors.js";
 import { followNext } from "../bitbucket/paginate.js";
-import type { BitbucketClient } from "../bitbucket/client.js";
+import { normaliseTimestamp } from "../bitbucket/timestamps.js";
 import type { Config } from "../config.js";
 import { ConnectorError } from "../errors.js";
-import { normaliseTimestamp } from "../bitbucket/timestamps.js";
 
 export interface RepositoryRef {
   uuid: string;
@@ -89,9 +90,13 @@ export function createRepositoryScope(client: BitbucketClient, config: Config): 
     }
     return { refs, raw };
   }
+  const loaded = (): Promise<{ refs: RepositoryRef[]; raw: unknown[] }> => {
+    listing ??= load();
+    return listing;
+  };
   return {
-    list: async () => (await (listing ??= load())).refs,
-    listRaw: async () => (await (listing ??= load())).raw,
+    list: async () => (await loaded()).refs,
+    listRaw: async () => (await loaded()).raw,
     includes,
     missing: () => missing,
   };

@@ -42,8 +42,8 @@ export interface WorkspaceStream extends StreamBase {
 
 /** What a repository stream does within one repository's pass. */
 export interface RepositoryReader {
-  /** A run this stream acts on: new since its cursor, or watched and changed. */
-  onRun?(run: Run): AsyncIterable<JsonObject>;
+  /** A run this stream acts on (new since its cursor, or watched and changed); may yield records. */
+  onRun?(run: Run): AsyncIterable<JsonObject> | undefined;
   /** After the runs: records that need the whole pass (e.g. deployments, environments). */
   finish?(): AsyncIterable<JsonObject>;
 }

@@ -8,12 +8,10 @@ import { normaliseTimestamp, timestampFromMillis, timestampMillis } from "../bit
 import type { JsonObject } from "../protocol/messages.js";
 import { laterCursor } from "../streams/cursor.js";
 import type { RepositoryRef } from "../streams/repository-scope.js";
-import type { ReadContext, RepositoryStream, StreamOutput, SyncMode } from "../streams/stream.js";
+import type { ReadContext, RepositoryStream, SyncMode } from "../streams/stream.js";
 import { inOrder } from "./in-order.js";
-import { describeRun, RunTracker, wasUnfinished, type RepositoryRunsState, type Run, type RunsState } from "./run-tracker.js";
-
 import type { TaggedOutput } from "./read-stream.js";
-export type { TaggedOutput };
+import { describeRun, type RepositoryRunsState, type Run, type RunsState, RunTracker, wasUnfinished } from "./run-tracker.js";
 
 export interface ConfiguredRepositoryStream {
   stream: RepositoryStream;
@@ -55,12 +53,18 @@ export class RepositoryPass {
 
   private once(key: string, load: () => Promise<unknown>): Promise<unknown> {
     let value = this.memo.get(key);
-    if (!value) this.memo.set(key, (value = load()));
+    if (!value) {
+      value = load();
+      this.memo.set(key, value);
+    }
     return value;
   }
 }
 
-export async function* readRepositoryStreams(ctx: ReadContext, group: ConfiguredRepositoryStream[]): AsyncGenerator<TaggedOutput> {
+export async function* readRepositoryStreams(
+  ctx: ReadContext,
+  group: ConfiguredRepositoryStream[],
+): AsyncGenerator<TaggedOutput> {
   const repos = await ctx.scope.list();
   const streams = group.map(({ stream, mode, state }) => {
     const previous: RunsState = mode === "incremental" && state && stream.followsRuns ? toRunsState(state, stream) : {};
@@ -75,14 +79,24 @@ export async function* readRepositoryStreams(ctx: ReadContext, group: Configured
   const following = streams.filter((s) => s.stream.followsRuns);
   const polled = repos.filter((repo) => following.length === 0 || following.some((s) => isDue(ctx, repo, s.entries[repo.uuid]!)));
   if (polled.length < repos.length) {
-    ctx.log("INFO", `Polling ${polled.length} of ${repos.length} repositories: the others are idle (idle_repository_poll_hours = ${ctx.config.idleRepositoryPollHours}).`);
+    ctx.log(
+      "INFO",
+      `Polling ${polled.length} of ${repos.length} repositories: the others are idle (idle_repository_poll_hours = ${ctx.config.idleRepositoryPollHours}).`,
+    );
   }
   const stateOf = (s: (typeof streams)[number]): JsonObject =>
     s.stream.followsRuns ? { ...(s.newest ? { [s.stream.cursorField!]: s.newest } : {}), repositories: s.entries } : {};
   const checkpointEvery = Math.max(1, Math.ceil(polled.length / 20));
   const progress = new Progress(ctx, polled.length);
 
-  const passes = polled.map((repo) => () => readRepository(ctx, repo, streams.map((s) => ({ stream: s.stream, entry: s.entries[repo.uuid] }))));
+  const passes = polled.map(
+    (repo) => () =>
+      readRepository(
+        ctx,
+        repo,
+        streams.map((s) => ({ stream: s.stream, entry: s.entries[repo.uuid] })),
+      ),
+  );
   let index = 0;
   for await (const output of inOrder(passes, ctx.config.concurrency, 2 * ctx.config.pageSize)) {
     if ("item" in output) {
@@ -108,7 +122,10 @@ export async function* readRepositoryStreams(ctx: ReadContext, group: Configured
 }
 
 function toRunsState(state: JsonObject, stream: RepositoryStream): RunsState {
-  const { [stream.cursorField!]: cursor, repositories } = state as { repositories?: RunsState["repositories"] } & Record<string, unknown>;
+  const { [stream.cursorField!]: cursor, repositories } = state as { repositories?: RunsState["repositories"] } & Record<
+    string,
+    unknown
+  >;
   return { ...(typeof cursor === "string" ? { cursor } : {}), ...(repositories ? { repositories } : {}) };
 }
 
@@ -135,7 +152,12 @@ async function* readRepository(
   group: { stream: RepositoryStream; entry: RepositoryRunsState | undefined }[],
 ): AsyncGenerator<PassItem, (RepositoryRunsState | undefined)[]> {
   const pass = new RepositoryPass(ctx, repo);
-  const clock = { now: ctx.now(), lookbackHours: ctx.config.lookbackHours, log: (m: string) => ctx.log("WARN", m), ...(ctx.config.startDate ? { startDate: ctx.config.startDate } : {}) };
+  const clock = {
+    now: ctx.now(),
+    lookbackHours: ctx.config.lookbackHours,
+    log: (m: string) => ctx.log("WARN", m),
+    ...(ctx.config.startDate ? { startDate: ctx.config.startDate } : {}),
+  };
   const members = group.map(({ stream, entry }) => ({
     stream,
     reader: stream.open(pass),
@@ -145,9 +167,8 @@ async function* readRepository(
 
   async function* act(run: Run): AsyncGenerator<PassItem> {
     for (const m of followers) {
-      if (m.tracker!.see(run) && m.reader.onRun) {
-        for await (const record of m.reader.onRun(run)) yield { stream: m.stream.name, record };
-      }
+      const records = m.tracker!.see(run) ? m.reader.onRun?.(run) : undefined;
+      if (records) for await (const record of records) yield { stream: m.stream.name, record };
     }
   }
 
@@ -186,7 +207,11 @@ async function* readRepository(
  * page URLs (the API's `next` drops `sort`) and skips rows that pages shifted (runs arriving
  * mid-walk push every row down). Also reports the repository's run count from the first page.
  */
-async function* walkRuns(ctx: ReadContext, pass: RepositoryPass, until: string | undefined): AsyncGenerator<Run | { size: number }, "done" | "not_found"> {
+async function* walkRuns(
+  ctx: ReadContext,
+  pass: RepositoryPass,
+  until: string | undefined,
+): AsyncGenerator<Run | { size: number }, "done" | "not_found"> {
   const start = ctx.config.startDate;
   const boundary = { oldest: undefined as string | undefined, uuids: new Set<string>() };
   const pages = numberedPages(ctx.client, pass.path("/pipelines"), { sort: "-created_on" }, ctx.config.pageSize, [404]);
@@ -202,7 +227,11 @@ async function* walkRuns(ctx: ReadContext, pass: RepositoryPass, until: string |
       }
       const created = run.createdOn;
       if (created !== undefined) {
-        if (boundary.oldest !== undefined && (created > boundary.oldest || (created === boundary.oldest && boundary.uuids.has(run.uuid)))) continue;
+        if (
+          boundary.oldest !== undefined &&
+          (created > boundary.oldest || (created === boundary.oldest && boundary.uuids.has(run.uuid)))
+        )
+          continue;
         if (created !== boundary.oldest) boundary.uuids.clear();
         boundary.oldest = created;
         boundary.uuids.add(run.uuid);
@@ -246,7 +275,8 @@ class Progress {
   repositoryDone(): number | undefined {
     this.repositoriesDone++;
     const now = this.ctx.now();
-    if (this.repositoriesDone !== 1 && this.repositoriesDone !== this.repositories && now - this.lastLog < 30_000) return undefined;
+    if (this.repositoriesDone !== 1 && this.repositoriesDone !== this.repositories && now - this.lastLog < 30_000)
+      return undefined;
     this.lastLog = now;
     const average = this.sizedRepositories > 0 ? this.sizeSum / this.sizedRepositories : 0;
     const client = this.ctx.client;

@@ -71,7 +71,9 @@ export function parseRunsState(raw: unknown, stream: string, cursorField: string
   const repositories = input.repositories;
   if (repositories === undefined || repositories === null) return state;
   if (typeof repositories !== "object" || Array.isArray(repositories)) {
-    throw new InputError(`The state of stream ${stream} has a repositories value that is not an object keyed by repository uuid.`);
+    throw new InputError(
+      `The state of stream ${stream} has a repositories value that is not an object keyed by repository uuid.`,
+    );
   }
   state.repositories = {};
   for (const [uuid, entry] of Object.entries(repositories)) {
@@ -84,7 +86,9 @@ export function parseRunsState(raw: unknown, stream: string, cursorField: string
     const runs = (entry as Record<string, unknown>).runs;
     if (runs !== undefined && runs !== null) {
       if (typeof runs !== "object" || Array.isArray(runs)) {
-        throw new InputError(`The state of stream ${stream} has runs for repository ${uuid} that are not an object keyed by run uuid.`);
+        throw new InputError(
+          `The state of stream ${stream} has runs for repository ${uuid} that are not an object keyed by run uuid.`,
+        );
       }
       parsed.runs = {};
       for (const [runUuid, watched] of Object.entries(runs)) {
@@ -176,7 +180,9 @@ export class RunTracker {
       unfinished.sort(([, a], [, b]) => (a.created_on < b.created_on ? -1 : 1));
       const dropped = unfinished.slice(0, unfinished.length - MAX_UNFINISHED_PER_REPOSITORY);
       for (const [uuid] of dropped) delete runs[uuid];
-      this.clock.log(`${this.where} has more than ${MAX_UNFINISHED_PER_REPOSITORY} unfinished runs: the ${dropped.length} oldest are no longer watched.`);
+      this.clock.log(
+        `${this.where} has more than ${MAX_UNFINISHED_PER_REPOSITORY} unfinished runs: the ${dropped.length} oldest are no longer watched.`,
+      );
     }
     return {
       ...(this.newest ? { created_on: this.newest } : {}),

@@ -22,7 +22,9 @@ export function parseInputState(raw: unknown): InputState {
     const e = entry as { type?: unknown; stream?: { stream_descriptor?: { name?: unknown }; stream_state?: unknown } } | null;
     if (!e || typeof e !== "object") throw new InputError(`State entry #${index + 1} is not an object.`);
     if (e.type !== undefined && e.type !== "STREAM") {
-      throw new InputError(`State entry #${index + 1} has type ${JSON.stringify(e.type)}; this source reads only per-stream (STREAM) state.`);
+      throw new InputError(
+        `State entry #${index + 1} has type ${JSON.stringify(e.type)}; this source reads only per-stream (STREAM) state.`,
+      );
     }
     const name = e.stream?.stream_descriptor?.name;
     if (typeof name !== "string") {

@@ -33,7 +33,13 @@ const validateMessage = ajv.compile({
       if: { properties: { type: { const: "TRACE" } } },
       then: {
         properties: {
-          trace: { oneOf: tied([["ERROR", "error"], ["ESTIMATE", "estimate"], ["STREAM_STATUS", "stream_status"]]) },
+          trace: {
+            oneOf: tied([
+              ["ERROR", "error"],
+              ["ESTIMATE", "estimate"],
+              ["STREAM_STATUS", "stream_status"],
+            ]),
+          },
         },
       },
     },
@@ -86,7 +92,9 @@ export const statuses = (messages: Message[], stream: string): string[] =>
     .filter((m) => m.trace.type === "STREAM_STATUS" && m.trace.stream_status.stream_descriptor.name === stream)
     .map((m) => m.trace.stream_status.status);
 export const errors = (messages: Message[]): Message[] =>
-  ofType(messages, "TRACE").filter((m) => m.trace.type === "ERROR").map((m) => m.trace.error);
+  ofType(messages, "TRACE")
+    .filter((m) => m.trace.type === "ERROR")
+    .map((m) => m.trace.error);
 
 /** The platform's input-state form, built from the last STATE of each stream printed so far. */
 export function stateFileFrom(messages: Message[]): Message[] {

@@ -32,27 +32,33 @@ export function handleApi(ctx: ApiContext, req: ApiRequest): SimResponse {
   if (req.method !== "GET" && req.method !== "HEAD") return apiError(405, "Method not allowed");
   let segments: string[];
   try {
-    segments = req.rawPath.split("/").slice(1).map((s) => decodeURIComponent(s));
+    segments = req.rawPath
+      .split("/")
+      .slice(1)
+      .map((s) => decodeURIComponent(s));
   } catch {
     return noApiHere();
   }
   if (segments.length > 2 && segments[segments.length - 1] === "") segments.pop(); // trailing slash
   const [version, collection, ws, slug, sub, id, ...rest] = segments;
   // The only deeper paths served: .../pipelines/{uuid}/steps and .../pipelines/{uuid}/steps/{step_uuid}.
-  const stepsPath = collection === "repositories" && sub === "pipelines" && id !== undefined && rest[0] === "steps" && rest.length <= 2;
+  const stepsPath =
+    collection === "repositories" && sub === "pipelines" && id !== undefined && rest[0] === "steps" && rest.length <= 2;
   if (version !== "2.0" || (rest.length > 0 && !stepsPath)) return noApiHere();
 
   if (collection === "repositories") {
     if (ws === undefined || ws === "") return deprecated();
     if (slug === undefined) return guarded(ctx, req, "repository", ws, () => listRepositories(ctx, req));
-    if (sub === undefined) return guarded(ctx, req, "repository", ws, () => withRepo(ctx, slug, (r) => rawJson(200, ctx.dataset.repoJsonBytes(r))));
+    if (sub === undefined)
+      return guarded(ctx, req, "repository", ws, () => withRepo(ctx, slug, (r) => rawJson(200, ctx.dataset.repoJsonBytes(r))));
     if (sub !== "pipelines" && sub !== "environments" && sub !== "deployments") return noApiHere();
     return guarded(ctx, req, "pipeline", ws, () =>
       withRepo(ctx, slug, (repo) => {
         if (repo.pipelinesDisabled) {
           return apiError(404, "Not found", { detail: `Pipelines is not enabled for repository ${repo.json.full_name}.` });
         }
-        if (sub === "environments") return id === undefined ? listEnvironments(ctx, req, repo) : getEnvironment(ctx, req, repo, id);
+        if (sub === "environments")
+          return id === undefined ? listEnvironments(ctx, req, repo) : getEnvironment(ctx, req, repo, id);
         if (sub === "deployments") return id === undefined ? listDeployments(ctx, req, repo) : getDeployment(ctx, req, repo, id);
         if (id === undefined) return listPipelines(ctx, req, repo);
         if (!stepsPath) return getPipeline(ctx, repo, id);
@@ -205,7 +211,10 @@ function listRepositories(ctx: ApiContext, req: ApiRequest): SimResponse {
     const desc = sort.startsWith("-");
     const name = desc ? sort.slice(1) : sort;
     const def = Object.hasOwn(REPO_FIELDS, name) ? REPO_FIELDS[name] : undefined;
-    if (!def) return apiError(400, `Invalid sort field: '${sort}'`, { detail: "Only one field, optionally prefixed with '-', can be used for sorting." });
+    if (!def)
+      return apiError(400, `Invalid sort field: '${sort}'`, {
+        detail: "Only one field, optionally prefixed with '-', can be used for sorting.",
+      });
     repos = [...repos].sort((a, b) => (desc ? -1 : 1) * compareFieldValues(def.get(a), def.get(b)));
   }
 
@@ -213,7 +222,10 @@ function listRepositories(ctx: ApiContext, req: ApiRequest): SimResponse {
   const start = (page.value - 1) * pagelen;
   const values = repos.slice(start, start + pagelen).map((r) => ctx.dataset.repoJsonBytes(r));
   const next = page.value * pagelen < size ? `${ctx.origin}${req.rawPath}?${withPage(req.rawQuery, page.value + 1)}` : undefined;
-  return rawJson(200, envelope(`{"pagelen":${pagelen},"size":${size},"values":[`, values, `],"page":${page.value}${nextMember(next)}}`));
+  return rawJson(
+    200,
+    envelope(`{"pagelen":${pagelen},"size":${size},"values":[`, values, `],"page":${page.value}${nextMember(next)}}`),
+  );
 }
 
 // ---------- pipelines ----------
@@ -250,13 +262,30 @@ function listPipelines(ctx: ApiContext, req: ApiRequest, repo: RepoRecord): SimR
     const name = desc ? sort.slice(1) : sort;
     comparator = Object.hasOwn(PIPELINE_SORTS, name) ? PIPELINE_SORTS[name] : undefined;
     if (!comparator) {
-      return pipelinesError(400, "Bad request", "rest-service.rest-service.invalid-sort-attribute", `Invalid sort attribute provided '${name}'`);
+      return pipelinesError(
+        400,
+        "Bad request",
+        "rest-service.rest-service.invalid-sort-attribute",
+        `Invalid sort attribute provided '${name}'`,
+      );
     }
   }
   const page = intParam(params, "page", 1);
-  if (!page.ok) return pipelinesError(400, "Bad request", "rest-service.rest-service.invalid-parameter", "Invalid value provided for parameter 'page'");
+  if (!page.ok)
+    return pipelinesError(
+      400,
+      "Bad request",
+      "rest-service.rest-service.invalid-parameter",
+      "Invalid value provided for parameter 'page'",
+    );
   const pagelenParam = intParam(params, "pagelen", DEFAULT_PAGELEN);
-  if (!pagelenParam.ok) return pipelinesError(400, "Bad request", "rest-service.rest-service.invalid-parameter", "Invalid value provided for parameter 'pagelen'");
+  if (!pagelenParam.ok)
+    return pipelinesError(
+      400,
+      "Bad request",
+      "rest-service.rest-service.invalid-parameter",
+      "Invalid value provided for parameter 'pagelen'",
+    );
   const pagelen = Math.min(MAX_PAGELEN, pagelenParam.value);
 
   // `q` and `fields` are ignored, as on the real endpoint (quirk 1). A few documented query filters are honoured.
@@ -284,13 +313,18 @@ function listPipelines(ctx: ApiContext, req: ApiRequest, repo: RepoRecord): SimR
   const values = runs.slice(start, start + pagelen).map((r) => ctx.dataset.runJsonBytes(repo, r));
   // The real `next` drops sort, fields and everything else but page and pagelen (reference §3.4).
   const next = page.value * pagelen < size ? `${ctx.origin}${req.rawPath}?page=${page.value + 1}&pagelen=${pagelen}` : undefined;
-  return rawJson(200, envelope(`{"page":${page.value},"pagelen":${pagelen},"size":${size},"values":[`, values, `]${nextMember(next)}}`));
+  return rawJson(
+    200,
+    envelope(`{"page":${page.value},"pagelen":${pagelen},"size":${size},"values":[`, values, `]${nextMember(next)}}`),
+  );
 }
 
 function getPipeline(ctx: ApiContext, repo: RepoRecord, id: string): SimResponse {
   const run = /^\{[0-9a-fA-F-]{36}\}$/.test(id) ? ctx.dataset.findRun(repo, id) : undefined;
   if (!run) {
-    return pipelinesError(404, "Not found", "result-service.pipeline.not-found", `Pipeline with uuid ${id} not found`, { uuid: id });
+    return pipelinesError(404, "Not found", "result-service.pipeline.not-found", `Pipeline with uuid ${id} not found`, {
+      uuid: id,
+    });
   }
   return rawJson(200, ctx.dataset.runJsonBytes(repo, run));
 }
@@ -303,11 +337,27 @@ type Paging = { ok: true; page: number; pagelen: number } | { ok: false; respons
 function paging(params: URLSearchParams): Paging {
   const page = intParam(params, "page", 1);
   if (!page.ok) {
-    return { ok: false, response: pipelinesError(400, "Bad request", "rest-service.rest-service.invalid-parameter", "Invalid value provided for parameter 'page'") };
+    return {
+      ok: false,
+      response: pipelinesError(
+        400,
+        "Bad request",
+        "rest-service.rest-service.invalid-parameter",
+        "Invalid value provided for parameter 'page'",
+      ),
+    };
   }
   const pagelen = intParam(params, "pagelen", DEFAULT_PAGELEN);
   if (!pagelen.ok) {
-    return { ok: false, response: pipelinesError(400, "Bad request", "rest-service.rest-service.invalid-parameter", "Invalid value provided for parameter 'pagelen'") };
+    return {
+      ok: false,
+      response: pipelinesError(
+        400,
+        "Bad request",
+        "rest-service.rest-service.invalid-parameter",
+        "Invalid value provided for parameter 'pagelen'",
+      ),
+    };
   }
   return { ok: true, page: page.value, pagelen: Math.min(MAX_PAGELEN, pagelen.value) };
 }
@@ -363,7 +413,10 @@ function pagedObjects(ctx: ApiContext, req: ApiRequest, items: object[], nextKee
     const query = nextKeeps === "paging" ? `page=${p.page + 1}&pagelen=${p.pagelen}` : withPage(req.rawQuery, p.page + 1);
     next = `${ctx.origin}${req.rawPath}?${query}`;
   }
-  return rawJson(200, envelope(`{"page":${p.page},"pagelen":${p.pagelen},"size":${size},"values":[`, values, `]${nextMember(next)}}`));
+  return rawJson(
+    200,
+    envelope(`{"page":${p.page},"pagelen":${p.pagelen},"size":${size},"values":[`, values, `]${nextMember(next)}}`),
+  );
 }
 
 function oneObject(req: ApiRequest, item: object): SimResponse {
@@ -376,13 +429,18 @@ const BRACED_UUID = /^\{[0-9a-fA-F-]{36}\}$/;
 function steps(ctx: ApiContext, req: ApiRequest, repo: RepoRecord, pipelineId: string, stepId: string | undefined): SimResponse {
   const run = BRACED_UUID.test(pipelineId) ? ctx.dataset.findRun(repo, pipelineId) : undefined;
   if (!run) {
-    return pipelinesError(404, "Not found", "result-service.pipeline.not-found", `Pipeline with uuid ${pipelineId} not found`, { uuid: pipelineId });
+    return pipelinesError(404, "Not found", "result-service.pipeline.not-found", `Pipeline with uuid ${pipelineId} not found`, {
+      uuid: pipelineId,
+    });
   }
   const all = ctx.dataset.renderSteps(repo, run);
   if (stepId === undefined) return pagedObjects(ctx, req, all, "paging");
   const key = stepId.toLowerCase();
   const found = BRACED_UUID.test(stepId) ? all.find((s) => s.uuid === key) : undefined;
-  if (!found) return pipelinesError(404, "Not found", "result-service.step.not-found", `Step with uuid ${stepId} not found`, { uuid: stepId });
+  if (!found)
+    return pipelinesError(404, "Not found", "result-service.step.not-found", `Step with uuid ${stepId} not found`, {
+      uuid: stepId,
+    });
   return oneObject(req, found);
 }
 
@@ -393,7 +451,14 @@ function listEnvironments(ctx: ApiContext, req: ApiRequest, repo: RepoRecord): S
 function getEnvironment(ctx: ApiContext, req: ApiRequest, repo: RepoRecord, id: string): SimResponse {
   const key = id.toLowerCase();
   const found = ctx.dataset.renderEnvironments(repo).find((e) => e.uuid === key);
-  if (!found) return pipelinesError(404, "Not found", "environment-service.environment.not-found", `Environment with uuid ${id} not found`, { uuid: id });
+  if (!found)
+    return pipelinesError(
+      404,
+      "Not found",
+      "environment-service.environment.not-found",
+      `Environment with uuid ${id} not found`,
+      { uuid: id },
+    );
   return oneObject(req, found);
 }
 
@@ -405,7 +470,10 @@ function listDeployments(ctx: ApiContext, req: ApiRequest, repo: RepoRecord): Si
 function getDeployment(ctx: ApiContext, req: ApiRequest, repo: RepoRecord, id: string): SimResponse {
   const key = id.toLowerCase();
   const found = ctx.dataset.renderDeployments(repo).find((d) => d.uuid === key);
-  if (!found) return pipelinesError(404, "Not found", "deployment-service.deployment.not-found", `Deployment with uuid ${id} not found`, { uuid: id });
+  if (!found)
+    return pipelinesError(404, "Not found", "deployment-service.deployment.not-found", `Deployment with uuid ${id} not found`, {
+      uuid: id,
+    });
   return oneObject(req, found);
 }
 

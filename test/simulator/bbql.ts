@@ -108,7 +108,8 @@ function tokenize(q: string): Token[] {
     if (word) {
       const text = word[0];
       const lower = text.toLowerCase();
-      if (lower === "true" || lower === "false") tokens.push({ t: "literal", value: { kind: "boolean", value: lower === "true" }, pos });
+      if (lower === "true" || lower === "false")
+        tokens.push({ t: "literal", value: { kind: "boolean", value: lower === "true" }, pos });
       else if (lower === "null") tokens.push({ t: "literal", value: { kind: "null" }, pos });
       else tokens.push({ t: "word", text, pos });
       i += text.length;
@@ -213,7 +214,8 @@ function operand(field: string, kind: FieldKind, op: Op, lit: Literal): number |
     if (op !== "=" && op !== "!=") throw new BbqlError(`operator ${op} cannot be used with null`);
     return null;
   }
-  if ((op === "~" || op === "!~") && kind !== "string") throw new BbqlError(`operator ${op} needs a string field, not '${field}'`);
+  if ((op === "~" || op === "!~") && kind !== "string")
+    throw new BbqlError(`operator ${op} needs a string field, not '${field}'`);
   switch (kind) {
     case "datetime": {
       if (lit.kind === "datetime") return lit.value;

@@ -4,8 +4,7 @@
 
 import { DEFAULT_CREDENTIALS, startSimulator } from "./index.js";
 
-const USAGE =
-  "usage: cli.ts [--port 8765] [--repositories N] [--runs N] [--seed S] [--latency MS] [--workspace W]";
+const USAGE = "usage: cli.ts [--port 8765] [--repositories N] [--runs N] [--seed S] [--latency MS] [--workspace W]";
 
 function parseArgs(argv: string[]): Map<string, string> {
   const out = new Map<string, string>();
@@ -35,7 +34,8 @@ function intOption(args: Map<string, string>, name: string, fallback: number): n
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   for (const key of args.keys()) {
-    if (!["port", "repositories", "runs", "seed", "latency", "workspace"].includes(key)) throw new Error(`unknown option --${key}\n${USAGE}`);
+    if (!["port", "repositories", "runs", "seed", "latency", "workspace"].includes(key))
+      throw new Error(`unknown option --${key}\n${USAGE}`);
   }
   const sim = await startSimulator({
     port: intOption(args, "port", 8765),

@@ -1,31 +1,31 @@
 // The generated workspace: repositories (eager, cheap) and their Pipelines runs (generated lazily per repository).
 
+import { deploymentJson, generateEnvironments, hasEnvironments } from "./deployments.js";
 import {
-  LANGUAGES,
-  PIPELINES_HOST,
-  PROJECTS,
   buildRepositoryJson,
   commitJson,
   condensedRepository,
+  LANGUAGES,
   makeUsers,
+  PIPELINES_HOST,
+  PROJECTS,
   slugForIndex,
   type WorkspaceInfo,
 } from "./fixtures.js";
-import { deploymentJson, generateEnvironments, hasEnvironments } from "./deployments.js";
 import { generateRuns } from "./history.js";
-import { Random, deriveSeed } from "./random.js";
+import { deriveSeed, Random } from "./random.js";
 import {
-  DAY,
-  FRACTION_DIGITS,
-  SECOND,
   compareRuns,
   completeRun,
-  refKey,
-  triggerJson,
+  DAY,
+  FRACTION_DIGITS,
   type RepoRecord,
   type RunRecord,
   type RunStatus,
+  refKey,
+  SECOND,
   type StepRecord,
+  triggerJson,
 } from "./records.js";
 import { finishSteps, generateSteps, rerunSteps, stepJson } from "./steps.js";
 import { formatPipelineTime, formatRepoTime } from "./time.js";

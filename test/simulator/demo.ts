@@ -3,9 +3,9 @@
 // runs, runs finishing) and runs an incremental read from the first read's state. Records go to
 // demo-output/<stream>.jsonl; a short summary goes to stderr.
 import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { startSimulator } from "./index.js";
 
 const outDir = resolve(process.argv[2] ?? "demo-output");
@@ -19,7 +19,9 @@ const config = {
   api_url: sim.url,
   // For repositories without Bitbucket deployment environments: their custom "deploy-prod"
   // pipeline deploys to production.
-  deployment_rules: [{ name: "deploy-prod-pipeline", environment: "production", environment_type: "production", pipeline_pattern: "deploy-prod" }],
+  deployment_rules: [
+    { name: "deploy-prod-pipeline", environment: "production", environment_type: "production", pipeline_pattern: "deploy-prod" },
+  ],
 };
 writeFileSync(configPath, JSON.stringify(config, null, 2));
 
@@ -27,7 +29,10 @@ type Message = Record<string, any>;
 // Asynchronous on purpose: the simulator runs in this process and must keep answering.
 async function connector(args: string[]): Promise<Message[]> {
   const { stdout } = await promisify(execFile)(process.execPath, [resolve("dist/main.js"), ...args], { maxBuffer: 1 << 30 });
-  return stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Message);
+  return stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Message);
 }
 
 try {
@@ -37,7 +42,11 @@ try {
   const catalog = (await connector(["discover", "--config", configPath]))[0]!.catalog;
   say(`discover: ${catalog.streams.map((s: Message) => s.name).join(", ")}`);
   const configured = {
-    streams: catalog.streams.map((s: Message) => ({ stream: s, sync_mode: s.supported_sync_modes.at(-1), destination_sync_mode: "append_dedup" })),
+    streams: catalog.streams.map((s: Message) => ({
+      stream: s,
+      sync_mode: s.supported_sync_modes.at(-1),
+      destination_sync_mode: "append_dedup",
+    })),
   };
   const catalogPath = join(outDir, "catalog.json");
   writeFileSync(catalogPath, JSON.stringify(configured));
@@ -76,7 +85,9 @@ try {
   writeFileSync(statePath, JSON.stringify([...lastStates.values()]));
   const second = await connector(["read", "--config", configPath, "--catalog", catalogPath, "--state", statePath]);
   const again = (stream: string) => second.filter((m) => m.type === "RECORD" && m.record.stream === stream).length;
-  say(`incremental read an hour later: ${again("pipelines")} runs (new, or finished since), ${again("pipeline_steps")} steps, ${again("deployments")} deployments`);
+  say(
+    `incremental read an hour later: ${again("pipelines")} runs (new, or finished since), ${again("pipeline_steps")} steps, ${again("deployments")} deployments`,
+  );
   say(`files:    ${outDir}/{${[...perStream.keys()].join(",")}}.jsonl, config.json, catalog.json, state.json`);
 } finally {
   await sim.close();

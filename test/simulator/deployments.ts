@@ -5,10 +5,16 @@
 import { createHash } from "node:crypto";
 
 import { WEB } from "./fixtures.js";
-import { Random, deriveSeed } from "./random.js";
+import { deriveSeed, Random } from "./random.js";
 import type { RepoRecord, RunRecord, StepRecord } from "./records.js";
 import { formatPipelineTime } from "./time.js";
-import type { DeploymentJson, DeploymentReleaseJson, DeploymentStateJson, EnvironmentJson, EnvironmentTypeName } from "./types.js";
+import type {
+  DeploymentJson,
+  DeploymentReleaseJson,
+  DeploymentStateJson,
+  EnvironmentJson,
+  EnvironmentTypeName,
+} from "./types.js";
 
 /** Repositories at index 2, 6, 10, ... (e.g. "mobile-app", "auth-service", "service-03") have no environments. */
 export function hasEnvironments(repo: RepoRecord): boolean {
@@ -59,7 +65,10 @@ function stateJson(s: StepRecord, time: (ms: number, sub: number) => string, url
     return {
       type: "deployment_state_completed",
       name: "COMPLETED",
-      status: { type: `deployment_state_completed_${name === "SUCCESSFUL" ? "successful" : name === "STOPPED" ? "stopped" : "failed"}`, name },
+      status: {
+        type: `deployment_state_completed_${name === "SUCCESSFUL" ? "successful" : name === "STOPPED" ? "stopped" : "failed"}`,
+        name,
+      },
       url,
       started_on: started,
       completed_on: time(s.completedMs, s.completedSub),
@@ -83,7 +92,8 @@ export function deploymentJson(repo: RepoRecord, run: RunRecord, s: StepRecord, 
     created_on: time(run.createdMs, run.createdSub),
   });
   const state = stateJson(s, time, `${results}/steps/${encodeURIComponent(s.uuid)}`);
-  const lastUpdate = state.name === "COMPLETED" ? state.completed_on : state.name === "IN_PROGRESS" ? state.started_on : undefined;
+  const lastUpdate =
+    state.name === "COMPLETED" ? state.completed_on : state.name === "IN_PROGRESS" ? state.started_on : undefined;
   return {
     type: "deployment",
     uuid: nameUuid(`deployment:${repo.json.uuid}:${s.uuid}`),

@@ -1,13 +1,7 @@
 // Static vocabulary and JSON builders for the generated workspace (shapes: reference §2.4, §4.2, §4.4).
 
 import type { Random } from "./random.js";
-import type {
-  AccountJson,
-  CommitJson,
-  CondensedRepositoryJson,
-  PipelineErrorJson,
-  RepositoryJson,
-} from "./types.js";
+import type { AccountJson, CommitJson, CondensedRepositoryJson, PipelineErrorJson, RepositoryJson } from "./types.js";
 
 export const API = "https://api.bitbucket.org/2.0";
 export const WEB = "https://bitbucket.org";

@@ -1,9 +1,9 @@
 // Generation of a repository's Pipelines run history (reference §4): a realistic, seeded mix of states,
 // triggers and targets, strictly increasing created_on by build_number.
 
-import { FEATURE_BRANCHES, commitJson } from "./fixtures.js";
-import { Random, deriveSeed } from "./random.js";
-import { DAY, FRACTION_DIGITS, MINUTE, SECOND, completeRun, refKey, type RepoRecord, type RunRecord } from "./records.js";
+import { commitJson, FEATURE_BRANCHES } from "./fixtures.js";
+import { deriveSeed, Random } from "./random.js";
+import { completeRun, DAY, FRACTION_DIGITS, MINUTE, type RepoRecord, type RunRecord, refKey, SECOND } from "./records.js";
 import type { AccountJson, PipelineTargetJson, TriggerKind } from "./types.js";
 
 export interface HistoryContext {
@@ -46,7 +46,14 @@ export function generateRuns(ctx: HistoryContext, repo: RepoRecord, n: number): 
   return runs;
 }
 
-function generateRun(ctx: HistoryContext, repo: RepoRecord, rng: Random, buildNumber: number, createdMs: number, live: boolean): RunRecord {
+function generateRun(
+  ctx: HistoryContext,
+  repo: RepoRecord,
+  rng: Random,
+  buildNumber: number,
+  createdMs: number,
+  live: boolean,
+): RunRecord {
   const start = ctx.startMs;
   const trigger = rng.weighted([
     ["push", 70],
@@ -98,7 +105,15 @@ function generateRun(ctx: HistoryContext, repo: RepoRecord, rng: Random, buildNu
     ["EXPIRED", 1],
   ] as const);
   const seconds =
-    result === "SUCCESSFUL" ? rng.int(45, 900) : result === "FAILED" ? rng.int(20, 600) : result === "ERROR" ? rng.int(1, 60) : result === "STOPPED" ? rng.int(10, 400) : 0;
+    result === "SUCCESSFUL"
+      ? rng.int(45, 900)
+      : result === "FAILED"
+        ? rng.int(20, 600)
+        : result === "ERROR"
+          ? rng.int(1, 60)
+          : result === "STOPPED"
+            ? rng.int(10, 400)
+            : 0;
   const endMs = Math.max(createdMs, Math.min(createdMs + seconds * SECOND + rng.int(0, 999), start - SECOND));
   completeRun(run, result, endMs, rng, ctx.users);
   run.expired = start - createdMs > 75 * DAY;

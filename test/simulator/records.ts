@@ -123,7 +123,13 @@ export function refKey(target: PipelineTargetJson): string {
 }
 
 /** Marks `run` COMPLETED at `endMs` with `result` (adds the error / terminator members that result carries). */
-export function completeRun(run: RunRecord, result: CompletedResult, endMs: number, rng: Random, users: readonly AccountJson[]): void {
+export function completeRun(
+  run: RunRecord,
+  result: CompletedResult,
+  endMs: number,
+  rng: Random,
+  users: readonly AccountJson[],
+): void {
   const status: RunStatus = { state: "COMPLETED", result };
   if (result === "ERROR") status.error = { ...rng.pick(PIPELINE_ERRORS) };
   if (result === "STOPPED") status.terminator = rng.pick(users);
@@ -134,4 +140,3 @@ export function completeRun(run: RunRecord, result: CompletedResult, endMs: numb
   const overhead = Math.min(run.durationSeconds, rng.int(0, 15));
   run.buildSecondsUsed = result === "EXPIRED" ? run.priorBuildSeconds : run.priorBuildSeconds + run.durationSeconds - overhead;
 }
-

@@ -18,7 +18,12 @@ export function rawJson(status: number, body: Buffer): SimResponse {
   return { status, headers: { "content-type": JSON_TYPE }, body };
 }
 
-export function text(status: number, body: string, contentType = "text/plain", headers: Record<string, string> = {}): SimResponse {
+export function text(
+  status: number,
+  body: string,
+  contentType = "text/plain",
+  headers: Record<string, string> = {},
+): SimResponse {
   return { status, headers: { "content-type": contentType, ...headers }, body };
 }
 
@@ -28,7 +33,13 @@ export function apiError(status: number, message: string, extra: Record<string, 
 }
 
 /** Pipelines-service errors have no top-level "type" and a string detail. */
-export function pipelinesError(status: number, message: string, key: string, detail: string, args: Record<string, unknown> = {}): SimResponse {
+export function pipelinesError(
+  status: number,
+  message: string,
+  key: string,
+  detail: string,
+  args: Record<string, unknown> = {},
+): SimResponse {
   return json(status, { error: { message, data: { arguments: args, key }, detail } });
 }
 
@@ -51,7 +62,8 @@ export function missingScopes(required: string[], granted: string[]): SimRespons
 
 export function noApiHere(): SimResponse {
   return apiError(404, "Resource not found", {
-    detail: "There is no API hosted at this URL.\n\nFor information about our API's, please refer to the documentation at: https://developer.atlassian.com/bitbucket/api/2/reference/",
+    detail:
+      "There is no API hosted at this URL.\n\nFor information about our API's, please refer to the documentation at: https://developer.atlassian.com/bitbucket/api/2/reference/",
   });
 }
 
@@ -71,7 +83,11 @@ export function rateLimited(retryAfter: number | undefined): SimResponse {
 export function serverError(status: 500 | 502 | 503): SimResponse {
   if (status === 500) return apiError(500, "Something went wrong", { id: "5f0e3c2a9b8d4e7f8a1b2c3d4e5f6a7b" });
   const title = status === 502 ? "502 Bad Gateway" : "503 Service Unavailable";
-  return text(status, `<html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>\n`, "text/html; charset=utf-8");
+  return text(
+    status,
+    `<html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>\n`,
+    "text/html; charset=utf-8",
+  );
 }
 
 export function maintenancePage(): SimResponse {

@@ -6,7 +6,7 @@ import type { Socket } from "node:net";
 import type { ApiRequest } from "./api.js";
 import { authKind } from "./auth.js";
 import { FaultQueue } from "./faults.js";
-import { maintenancePage, rateLimited, serverError, text, type SimResponse } from "./responses.js";
+import { maintenancePage, rateLimited, type SimResponse, serverError, text } from "./responses.js";
 import type { Fault, RequestLogEntry } from "./types.js";
 
 export type ApiHandler = (req: ApiRequest, origin: string) => SimResponse;
@@ -129,7 +129,11 @@ export class SimServer {
       case "non-json":
         return this.send(res, entry, maintenancePage());
       case "redirect-offsite":
-        return this.send(res, entry, text(302, "", "text/html; charset=utf-8", { location: `http://127.0.0.2:${this.port}${rawUrl}` }));
+        return this.send(
+          res,
+          entry,
+          text(302, "", "text/html; charset=utf-8", { location: `http://127.0.0.2:${this.port}${rawUrl}` }),
+        );
       default:
         break;
     }

@@ -2,7 +2,7 @@
 // with the run's state through finishRun / rerun, and serialised like the real API. Deploy steps (those with an
 // `env`) back the deployment rows built in deployments.ts.
 
-import { Random, deriveSeed } from "./random.js";
+import { deriveSeed, Random } from "./random.js";
 import type { RepoRecord, RunRecord, StepKind, StepRecord } from "./records.js";
 import { formatPipelineTime } from "./time.js";
 import type { CompletedResult, DeployEnvironment, StepCommandJson, StepJson, StepStateJson } from "./types.js";
@@ -14,7 +14,12 @@ interface StepTemplate {
   manual: boolean;
 }
 
-const step = (kind: StepKind, name: string | undefined, env?: DeployEnvironment, manual = false): StepTemplate => ({ kind, name, env, manual });
+const step = (kind: StepKind, name: string | undefined, env?: DeployEnvironment, manual = false): StepTemplate => ({
+  kind,
+  name,
+  env,
+  manual,
+});
 
 /** Custom selector patterns whose pipeline deploys (e.g. "deploy-to-production", "deploy-prod", "release-staging"). */
 const DEPLOYISH = /deploy|release|promote/i;
@@ -64,7 +69,10 @@ function planSteps(repo: RepoRecord, run: RunRecord, withEnvironments: boolean, 
   }
   if (branch === "develop") return withEnvironments ? [...buildAndTest(), deployTo("test")] : buildAndTest();
   if (branch.startsWith("release/")) {
-    return [...buildAndTest(), withEnvironments ? step("publish", "Publish release") : step("deploy", "Deploy release", "production")];
+    return [
+      ...buildAndTest(),
+      withEnvironments ? step("publish", "Publish release") : step("deploy", "Deploy release", "production"),
+    ];
   }
   return buildAndTest();
 }
@@ -222,11 +230,17 @@ export function generateSteps(
       const f = rng.int(0, n - 1);
       runSequence(steps, 0, f + 1, created, end, busy, rng);
       const failed = at(steps, f);
-      failed.status = { state: "COMPLETED", result: s.result, ...(s.error ? { error: { key: s.error.key, message: s.error.message } } : {}) };
+      failed.status = {
+        state: "COMPLETED",
+        result: s.result,
+        ...(s.error ? { error: { key: s.error.key, message: s.error.message } } : {}),
+      };
       steps.slice(f + 1).forEach(notRun);
     }
   }
-  for (const x of steps) x.deployVersion = 1 + (x.startedMs !== undefined ? 1 : 0) + (x.startedMs !== undefined && x.status.state === "COMPLETED" ? 1 : 0);
+  for (const x of steps)
+    x.deployVersion =
+      1 + (x.startedMs !== undefined ? 1 : 0) + (x.startedMs !== undefined && x.status.state === "COMPLETED" ? 1 : 0);
   alignWithRun(steps, run);
   return steps;
 }
@@ -234,9 +248,12 @@ export function generateSteps(
 /** Keeps sub-millisecond digits from putting a step before its run's creation or after its completion. */
 function alignWithRun(steps: StepRecord[], run: RunRecord): void {
   for (const s of steps) {
-    if (s.startedMs === run.runCreatedMs && run.runCreatedMs === run.createdMs) s.startedSub = Math.max(s.startedSub, run.createdSub);
-    if (s.completedMs !== undefined && s.completedMs === run.completedMs) s.completedSub = Math.min(s.completedSub, run.completedSub);
-    if (s.startedMs !== undefined && s.startedMs === s.completedMs && s.startedSub > s.completedSub) s.startedSub = s.completedSub;
+    if (s.startedMs === run.runCreatedMs && run.runCreatedMs === run.createdMs)
+      s.startedSub = Math.max(s.startedSub, run.createdSub);
+    if (s.completedMs !== undefined && s.completedMs === run.completedMs)
+      s.completedSub = Math.min(s.completedSub, run.completedSub);
+    if (s.startedMs !== undefined && s.startedMs === s.completedMs && s.startedSub > s.completedSub)
+      s.startedSub = s.completedSub;
   }
 }
 
@@ -274,7 +291,12 @@ export function finishSteps(steps: StepRecord[], run: RunRecord, result: Complet
     const end = Math.max(run.runCreatedMs, run.completedMs ?? run.runCreatedMs);
     const running = current.status.state === "IN_PROGRESS" && current.startedMs !== undefined;
     const previousEnd = a > 0 ? steps[a - 1]?.completedMs : undefined;
-    const start = Math.min(end, running && current.startedMs !== undefined ? current.startedMs : Math.max(run.runCreatedMs, previousEnd ?? run.runCreatedMs));
+    const start = Math.min(
+      end,
+      running && current.startedMs !== undefined
+        ? current.startedMs
+        : Math.max(run.runCreatedMs, previousEnd ?? run.runCreatedMs),
+    );
     for (let i = a; i < n; i++) at(steps, i).runNumber = Math.max(at(steps, i).runNumber, run.runNumber);
     if (result === "SUCCESSFUL") {
       runSequence(steps, a, n, start, end, undefined, rng, running);
@@ -398,7 +420,11 @@ function scriptLines(s: StepRecord, tc: Toolchain, repo: RepoRecord): string[] {
     case "combined":
       return [tc.install, tc.build, tc.test];
     case "integration":
-      return ["docker compose -f docker-compose.ci.yml up -d", "./scripts/wait-for-it.sh localhost:5432 -t 60", "./scripts/integration-tests.sh"];
+      return [
+        "docker compose -f docker-compose.ci.yml up -d",
+        "./scripts/wait-for-it.sh localhost:5432 -t 60",
+        "./scripts/integration-tests.sh",
+      ];
     case "scan":
       return ["pipe: atlassian/git-secrets-scan:0.6.1"];
     case "publish":
@@ -430,7 +456,11 @@ function stateJson(s: StepRecord): StepStateJson {
       return {
         type: "pipeline_step_state_completed",
         name: "COMPLETED",
-        result: { type: `pipeline_step_state_completed_${st.result.toLowerCase()}`, name: st.result, ...(st.error ? { error: { ...st.error } } : {}) },
+        result: {
+          type: `pipeline_step_state_completed_${st.result.toLowerCase()}`,
+          name: st.result,
+          ...(st.error ? { error: { ...st.error } } : {}),
+        },
       };
   }
 }
@@ -476,7 +506,12 @@ export function stepJson(repo: RepoRecord, run: RunRecord, s: StepRecord, nowMs:
     ],
     script_commands: scriptLines(s, tc, repo).map(user),
     teardown_commands: [
-      { commandType: "system", action: "PROCESS_TEST_REPORTS", command: 'echo "Processing test reports"', name: "Process Test Reports" },
+      {
+        commandType: "system",
+        action: "PROCESS_TEST_REPORTS",
+        command: 'echo "Processing test reports"',
+        name: "Process Test Reports",
+      },
     ],
   };
 }

@@ -18,8 +18,7 @@ export function formatPipelineTime(ms: number, subMs: number, digits: number): s
   return `${iso.slice(0, 19)}.${fraction}Z`;
 }
 
-const BBQL_DATETIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+const BBQL_DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 /** Parses a BBQL datetime (ISO-8601; time, fraction and offset optional, UTC when no offset) to epoch microseconds. */
 export function parseBbqlDatetime(text: string): number | undefined {

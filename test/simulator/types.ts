@@ -36,17 +36,7 @@ export interface RequestLogEntry {
   at: number;
 }
 
-export type FaultKind =
-  | "429"
-  | "500"
-  | "502"
-  | "503"
-  | "reset"
-  | "truncate"
-  | "non-json"
-  | "slow"
-  | "hang"
-  | "redirect-offsite";
+export type FaultKind = "429" | "500" | "502" | "503" | "reset" | "truncate" | "non-json" | "slow" | "hang" | "redirect-offsite";
 
 export interface Fault {
   /** Tested against the raw request path+query (e.g. /\/pipelines/). Default: every request. */
@@ -132,9 +122,7 @@ export interface CommitJson {
   links: { self: Href; html: Href };
 }
 
-export type SelectorJson =
-  | { type: "default" }
-  | { type: "branches" | "tags" | "custom" | "pull-requests"; pattern: string };
+export type SelectorJson = { type: "default" } | { type: "branches" | "tags" | "custom" | "pull-requests"; pattern: string };
 
 export interface RefTargetJson {
   type: "pipeline_ref_target";

@@ -5,10 +5,14 @@ import { matches } from "../../src/streams/deployments.js";
 
 const base = { workspace: "acme", credentials: { auth_type: "bearer", token: "t0ken" } };
 const rules = (deployment_rules: unknown[]) => parseConfig({ ...base, deployment_rules }, new Date()).deploymentRules;
-const run = (ref_name?: string, pattern?: string) => ({ target: { ref_name, selector: pattern ? { type: "custom", pattern } : { type: "default" } } });
+const run = (ref_name?: string, pattern?: string) => ({
+  target: { ref_name, selector: pattern ? { type: "custom", pattern } : { type: "default" } },
+});
 
 test("a rule matches when every pattern it gives matches the whole value, case-sensitively", () => {
-  const [rule] = rules([{ name: "prod", environment: "production", branch_pattern: "main|release/.*", repository_pattern: "web-.*" }]);
+  const [rule] = rules([
+    { name: "prod", environment: "production", branch_pattern: "main|release/.*", repository_pattern: "web-.*" },
+  ]);
   assert.ok(matches(rule!, "web-app", run("main")));
   assert.ok(matches(rule!, "web-app", run("release/2.1")));
   assert.ok(!matches(rule!, "web-app", run("maintenance")), "anchored at the end");
@@ -19,16 +23,31 @@ test("a rule matches when every pattern it gives matches the whole value, case-s
 });
 
 test("the pipeline pattern matches the custom pipeline's name", () => {
-  const [rule] = rules([{ name: "custom", environment: "production", environment_type: "production", pipeline_pattern: "deploy-to-production" }]);
+  const [rule] = rules([
+    { name: "custom", environment: "production", environment_type: "production", pipeline_pattern: "deploy-to-production" },
+  ]);
   assert.equal(rule!.environmentType, "production");
   assert.ok(matches(rule!, "any", run("main", "deploy-to-production")));
   assert.ok(!matches(rule!, "any", run("main")), "a default pipeline has no pattern");
 });
 
 test("bad rules are config errors naming the rule", () => {
-  assert.throws(() => rules([{ name: "broken", environment: "production", branch_pattern: "release/(" }]), /deployment_rules\[0\] \(rule "broken"\) has an invalid branch_pattern "release\/\("/);
+  assert.throws(
+    () => rules([{ name: "broken", environment: "production", branch_pattern: "release/(" }]),
+    /deployment_rules\[0\] \(rule "broken"\) has an invalid branch_pattern "release\/\("/,
+  );
   assert.throws(() => rules([{ name: "everything", environment: "production" }]), /rule "everything"\) gives no pattern/);
-  assert.throws(() => rules([{ name: "a", environment: "x", branch_pattern: "a" }, { name: "a", environment: "y", branch_pattern: "b" }]), /two rules named "a"/);
-  assert.throws(() => rules([{ name: "typed", environment: "x", environment_type: "prod", branch_pattern: "a" }]), /environment_type/);
+  assert.throws(
+    () =>
+      rules([
+        { name: "a", environment: "x", branch_pattern: "a" },
+        { name: "a", environment: "y", branch_pattern: "b" },
+      ]),
+    /two rules named "a"/,
+  );
+  assert.throws(
+    () => rules([{ name: "typed", environment: "x", environment_type: "prod", branch_pattern: "a" }]),
+    /environment_type/,
+  );
   assert.deepEqual(rules([]), []);
 });

@@ -35,7 +35,11 @@ test("at most `concurrency` producers run, and a producer runs ahead by at most 
       yield i;
     }
   };
-  const producers = [counting, producer("x", 1, 1, log) as unknown as Producer<number, void>, producer("y", 1, 1, log) as unknown as Producer<number, void>];
+  const producers = [
+    counting,
+    producer("x", 1, 1, log) as unknown as Producer<number, void>,
+    producer("y", 1, 1, log) as unknown as Producer<number, void>,
+  ];
   const iterator = inOrder(producers, 2, 5);
   await iterator.next();
   await sleep(50);

@@ -4,13 +4,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import {
-  startSimulator,
   type DeploymentJson,
   type EnvironmentJson,
   type PipelineJson,
   type Simulator,
   type SimulatorOptions,
   type StepJson,
+  startSimulator,
 } from "../simulator/index.js";
 
 const NOW = new Date("2025-06-01T12:00:00Z");
@@ -89,13 +89,22 @@ function assertStepsMatchRun(run: PipelineJson, steps: StepJson[]): void {
   const results: string[] = steps.map((s) => (s.state.name === "COMPLETED" ? (s.state.result?.name ?? "?") : s.state.name));
   const st = run.state;
   if (st.name === "PENDING") {
-    assert.ok(steps.every((s) => s.state.name === "PENDING" && s.started_on === undefined), label);
+    assert.ok(
+      steps.every((s) => s.state.name === "PENDING" && s.started_on === undefined),
+      label,
+    );
   } else if (st.name === "IN_PROGRESS" && st.stage?.name === "RUNNING") {
     const k = results.indexOf("IN_PROGRESS");
     assert.ok(k >= 0, `${label}: ${results.join(",")}`);
     assert.equal(results.filter((r) => r === "IN_PROGRESS").length, 1, label);
-    assert.ok(results.slice(0, k).every((r) => r === "SUCCESSFUL"), `${label}: ${results.join(",")}`);
-    assert.ok(results.slice(k + 1).every((r) => r === "PENDING"), `${label}: ${results.join(",")}`);
+    assert.ok(
+      results.slice(0, k).every((r) => r === "SUCCESSFUL"),
+      `${label}: ${results.join(",")}`,
+    );
+    assert.ok(
+      results.slice(k + 1).every((r) => r === "PENDING"),
+      `${label}: ${results.join(",")}`,
+    );
   } else if (st.name === "IN_PROGRESS") {
     const stage = st.stage?.name ?? "";
     const k = steps.findIndex((s) => s.state.stage?.name === stage);
@@ -103,17 +112,34 @@ function assertStepsMatchRun(run: PipelineJson, steps: StepJson[]): void {
     const waiting = steps[k];
     assert.equal(waiting?.state.name, "PENDING");
     assert.equal(waiting?.state.stage?.type, `pipeline_step_state_pending_${stage.toLowerCase()}`);
-    if (stage === "PAUSED") assert.equal(waiting?.trigger.type, "pipeline_step_trigger_manual", `${label}: a paused run waits on a manual step`);
-    assert.ok(results.slice(0, k).every((r) => r === "SUCCESSFUL"), `${label}: ${results.join(",")}`);
-    assert.ok(results.slice(k + 1).every((r) => r === "PENDING"), `${label}: ${results.join(",")}`);
+    if (stage === "PAUSED")
+      assert.equal(waiting?.trigger.type, "pipeline_step_trigger_manual", `${label}: a paused run waits on a manual step`);
+    assert.ok(
+      results.slice(0, k).every((r) => r === "SUCCESSFUL"),
+      `${label}: ${results.join(",")}`,
+    );
+    assert.ok(
+      results.slice(k + 1).every((r) => r === "PENDING"),
+      `${label}: ${results.join(",")}`,
+    );
   } else {
     const result = st.result?.name ?? "";
-    if (result === "SUCCESSFUL") assert.ok(results.every((r) => r === "SUCCESSFUL"), `${label}: ${results.join(",")}`);
+    if (result === "SUCCESSFUL")
+      assert.ok(
+        results.every((r) => r === "SUCCESSFUL"),
+        `${label}: ${results.join(",")}`,
+      );
     else {
       const f = results.indexOf(result);
       assert.ok(f >= 0, `${label}: ${results.join(",")}`);
-      assert.ok(results.slice(0, f).every((r) => r === "SUCCESSFUL"), `${label}: ${results.join(",")}`);
-      assert.ok(results.slice(f + 1).every((r) => r === "NOT_RUN"), `${label}: ${results.join(",")}`);
+      assert.ok(
+        results.slice(0, f).every((r) => r === "SUCCESSFUL"),
+        `${label}: ${results.join(",")}`,
+      );
+      assert.ok(
+        results.slice(f + 1).every((r) => r === "NOT_RUN"),
+        `${label}: ${results.join(",")}`,
+      );
       if (result === "ERROR") assert.equal(typeof steps[f]?.state.result?.error?.key, "string");
     }
   }
@@ -151,7 +177,8 @@ function assertJoin(sim: Simulator, slug: string, row: DeploymentJson, environme
     assert.equal(st.url, `${row.release.url}/steps/${enc(step.uuid)}`);
   } else {
     assert.equal(st.name, "COMPLETED", JSON.stringify(st));
-    const expected = step.state.result?.name === "SUCCESSFUL" ? "SUCCESSFUL" : step.state.result?.name === "STOPPED" ? "STOPPED" : "FAILED";
+    const expected =
+      step.state.result?.name === "SUCCESSFUL" ? "SUCCESSFUL" : step.state.result?.name === "STOPPED" ? "STOPPED" : "FAILED";
     assert.deepEqual(st.status, { type: `deployment_state_completed_${expected.toLowerCase()}`, name: expected });
     assert.equal(st.started_on, step.started_on);
     assert.equal(st.completed_on, step.completed_on);
@@ -219,7 +246,10 @@ describe("simulator: pipeline steps", () => {
               }
             }
             scripts.push(...s.script_commands.map((c) => c.command));
-            assert.equal(s.started_on === undefined, s.state.name === "PENDING" || s.state.result?.name === "NOT_RUN" || s.state.result?.name === "EXPIRED");
+            assert.equal(
+              s.started_on === undefined,
+              s.state.name === "PENDING" || s.state.result?.name === "NOT_RUN" || s.state.result?.name === "EXPIRED",
+            );
             assert.equal(s.completed_on !== undefined, s.state.name === "COMPLETED" && s.state.result?.name !== "NOT_RUN");
             if (s.started_on !== undefined) {
               assert.match(s.started_on, TIME);
@@ -227,7 +257,10 @@ describe("simulator: pipeline steps", () => {
             }
             if (s.completed_on !== undefined) {
               assert.match(s.completed_on, TIME);
-              assert.ok(ms(s.completed_on) <= (run.completed_on === undefined ? NOW.getTime() : ms(run.completed_on)), "a step ends before its run");
+              assert.ok(
+                ms(s.completed_on) <= (run.completed_on === undefined ? NOW.getTime() : ms(run.completed_on)),
+                "a step ends before its run",
+              );
             }
             if (s.state.name === "PENDING") assert.equal(s.build_seconds_used, 0);
           }
@@ -239,11 +272,20 @@ describe("simulator: pipeline steps", () => {
           all.push(...steps);
         }
       }
-      const stepResults = new Set(all.map((s) => (s.state.name === "COMPLETED" ? s.state.result?.name : `${s.state.name}/${s.state.stage?.name ?? ""}`)));
-      for (const r of ["SUCCESSFUL", "FAILED", "ERROR", "STOPPED", "NOT_RUN", "IN_PROGRESS/", "PENDING/"]) assert.ok(stepResults.has(r), `${r} in ${[...stepResults].join(",")}`);
-      assert.ok(all.some((s) => s.name === undefined), "some steps are unnamed");
+      const stepResults = new Set(
+        all.map((s) => (s.state.name === "COMPLETED" ? s.state.result?.name : `${s.state.name}/${s.state.stage?.name ?? ""}`)),
+      );
+      for (const r of ["SUCCESSFUL", "FAILED", "ERROR", "STOPPED", "NOT_RUN", "IN_PROGRESS/", "PENDING/"])
+        assert.ok(stepResults.has(r), `${r} in ${[...stepResults].join(",")}`);
+      assert.ok(
+        all.some((s) => s.name === undefined),
+        "some steps are unnamed",
+      );
       // Manual gates (main-branch production deploys); a PAUSED run waiting on one is checked by assertStepsMatchRun.
-      assert.ok(all.some((s) => s.trigger.type === "pipeline_step_trigger_manual" && s.state.result?.name === "SUCCESSFUL"), "a manual gate that ran");
+      assert.ok(
+        all.some((s) => s.trigger.type === "pipeline_step_trigger_manual" && s.state.result?.name === "SUCCESSFUL"),
+        "a manual gate that ran",
+      );
       assert.ok(all.some((s) => s.teardown_commands.some((c) => c.action === "PROCESS_TEST_REPORTS")));
       assert.ok(scripts.includes("npm ci"));
       assert.ok(scripts.includes("./deploy.sh production"));
@@ -265,19 +307,35 @@ describe("simulator: pipeline steps", () => {
   });
 
   it("needs the pipeline scope and follows disablePipelines", async () => {
-    await withSim({ credentials: [{ kind: "bearer", token: "repo-only", scopes: ["repository"] }, { kind: "bearer", token: "sim-token", scopes: ["pipeline"] }] }, async (sim) => {
-      const run = sim.runs("web-app")[0];
-      assert.ok(run);
-      for (const path of [stepsPath("web-app", run.uuid), "/repositories/acme/web-app/environments", "/repositories/acme/web-app/deployments"]) {
-        const denied = await get(sim, path, "Bearer repo-only");
-        assert.equal(denied.status, 403, path);
-        assert.match(denied.text, /"required":\["pipeline"\]/);
-      }
-      sim.disablePipelines("web-app");
-      for (const path of [stepsPath("web-app", run.uuid), "/repositories/acme/web-app/environments", "/repositories/acme/web-app/deployments"]) {
-        assert.equal((await get(sim, path)).status, 404, path);
-      }
-    });
+    await withSim(
+      {
+        credentials: [
+          { kind: "bearer", token: "repo-only", scopes: ["repository"] },
+          { kind: "bearer", token: "sim-token", scopes: ["pipeline"] },
+        ],
+      },
+      async (sim) => {
+        const run = sim.runs("web-app")[0];
+        assert.ok(run);
+        for (const path of [
+          stepsPath("web-app", run.uuid),
+          "/repositories/acme/web-app/environments",
+          "/repositories/acme/web-app/deployments",
+        ]) {
+          const denied = await get(sim, path, "Bearer repo-only");
+          assert.equal(denied.status, 403, path);
+          assert.match(denied.text, /"required":\["pipeline"\]/);
+        }
+        sim.disablePipelines("web-app");
+        for (const path of [
+          stepsPath("web-app", run.uuid),
+          "/repositories/acme/web-app/environments",
+          "/repositories/acme/web-app/deployments",
+        ]) {
+          assert.equal((await get(sim, path)).status, 404, path);
+        }
+      },
+    );
   });
 });
 
@@ -285,11 +343,14 @@ describe("simulator: environments", () => {
   it("lists Test, Staging, Production as §6.2, paged; none in some repositories", async () => {
     await withSim({ repositories: 4 }, async (sim) => {
       const envs = sim.environments("web-app");
-      assert.deepEqual(envs.map((e) => [e.name, e.slug, e.rank, e.environment_type.name, e.environment_type.rank, e.category.name]), [
-        ["Test", "test", 0, "Test", 0, "Test"],
-        ["Staging", "staging", 1, "Staging", 1, "Staging"],
-        ["Production", "production", 2, "Production", 2, "Production"],
-      ]);
+      assert.deepEqual(
+        envs.map((e) => [e.name, e.slug, e.rank, e.environment_type.name, e.environment_type.rank, e.category.name]),
+        [
+          ["Test", "test", 0, "Test", 0, "Test"],
+          ["Staging", "staging", 1, "Staging", 1, "Staging"],
+          ["Production", "production", 2, "Production", 2, "Production"],
+        ],
+      );
       for (const e of envs) {
         assert.deepEqual(Object.keys(e), [
           "type",
@@ -316,15 +377,24 @@ describe("simulator: environments", () => {
         assert.equal(typeof e.restrictions.admin_only, "boolean");
       }
       const pages = await walk<EnvironmentJson>(sim, "/repositories/acme/web-app/environments?pagelen=2&fields=values.name");
-      assert.deepEqual(pages.map((p) => p.values.length), [2, 1]);
-      assert.deepEqual(pages.flatMap((p) => p.values), envs);
+      assert.deepEqual(
+        pages.map((p) => p.values.length),
+        [2, 1],
+      );
+      assert.deepEqual(
+        pages.flatMap((p) => p.values),
+        envs,
+      );
       assert.equal(pages[0]?.next, `${sim.url}/repositories/acme/web-app/environments?pagelen=2&fields=values.name&page=2`);
       const slash = await getJson<Page<EnvironmentJson>>(sim, "/repositories/acme/web-app/environments/");
       assert.deepEqual([slash.page, slash.pagelen, slash.size, slash.values], [1, 10, 3, envs]);
       const prod = envs[2];
       assert.ok(prod);
       assert.deepEqual(await getJson<EnvironmentJson>(sim, `/repositories/acme/web-app/environments/${enc(prod.uuid)}`), prod);
-      assert.equal((await get(sim, `/repositories/acme/web-app/environments/${enc("{00000000-0000-4000-8000-000000000000}")}`)).status, 404);
+      assert.equal(
+        (await get(sim, `/repositories/acme/web-app/environments/${enc("{00000000-0000-4000-8000-000000000000}")}`)).status,
+        404,
+      );
 
       assert.deepEqual(sim.environments("mobile-app"), []);
       const none = await getJson<Page<EnvironmentJson>>(sim, "/repositories/acme/mobile-app/environments");
@@ -341,7 +411,10 @@ describe("simulator: deployments", () => {
       assert.ok(expected.length > 10, `${expected.length} rows`);
       const pages = await walk<DeploymentJson>(sim, "/repositories/acme/web-app/deployments?pagelen=7");
       assert.equal(pages.length, Math.ceil(expected.length / 7));
-      assert.deepEqual(pages.flatMap((p) => p.values), expected);
+      assert.deepEqual(
+        pages.flatMap((p) => p.values),
+        expected,
+      );
       assert.deepEqual([pages[0]?.page, pages[0]?.pagelen, pages[0]?.size], [1, 7, expected.length]);
       assert.equal(pages[0]?.next, `${sim.url}/repositories/acme/web-app/deployments?pagelen=7&page=2`);
       const plain = await getJson<Page<DeploymentJson>>(sim, "/repositories/acme/web-app/deployments/?pagelen=100");
@@ -352,11 +425,17 @@ describe("simulator: deployments", () => {
         `/repositories/acme/web-app/deployments?pagelen=100&sort=-state.started_on&environment=${enc(env)}&state.name=COMPLETED&q=${enc('state.name="COMPLETED"')}`,
       );
       assert.deepEqual(ignored.values, expected, "no filter or sort support");
-      assert.equal((await getJson<Page<DeploymentJson>>(sim, "/repositories/acme/web-app/deployments?pagelen=1000")).pagelen, 100);
+      assert.equal(
+        (await getJson<Page<DeploymentJson>>(sim, "/repositories/acme/web-app/deployments?pagelen=1000")).pagelen,
+        100,
+      );
       const first = expected[0];
       assert.ok(first);
       assert.deepEqual(await getJson<DeploymentJson>(sim, `/repositories/acme/web-app/deployments/${enc(first.uuid)}`), first);
-      assert.equal((await get(sim, `/repositories/acme/web-app/deployments/${enc("{00000000-0000-5000-8000-000000000000}")}`)).status, 404);
+      assert.equal(
+        (await get(sim, `/repositories/acme/web-app/deployments/${enc("{00000000-0000-5000-8000-000000000000}")}`)).status,
+        404,
+      );
     });
   });
 
@@ -381,18 +460,26 @@ describe("simulator: deployments", () => {
         for (const run of sim.runs(repo.slug)) {
           for (const step of sim.steps(repo.slug, run.uuid)) {
             const isDeploy = step.name !== undefined && /^Deploy to (test|staging|production)$/.test(step.name);
-            assert.equal(rows.filter((d) => d.step.uuid === step.uuid).length, isDeploy ? 1 : 0, `${repo.slug} #${run.build_number} ${step.name ?? ""}`);
+            assert.equal(
+              rows.filter((d) => d.step.uuid === step.uuid).length,
+              isDeploy ? 1 : 0,
+              `${repo.slug} #${run.build_number} ${step.name ?? ""}`,
+            );
           }
         }
       }
-      for (const s of ["COMPLETED/SUCCESSFUL", "COMPLETED/FAILED", "UNDEPLOYED"]) assert.ok(states.has(s), `${s} in ${[...states].join(",")}`);
+      for (const s of ["COMPLETED/SUCCESSFUL", "COMPLETED/FAILED", "UNDEPLOYED"])
+        assert.ok(states.has(s), `${s} in ${[...states].join(",")}`);
     });
   });
 
   it("gives repositories without environments deployment-looking runs but no rows", async () => {
     await withSim({ repositories: 12, runsPerRepository: 60 }, async (sim) => {
       const without = sim.repositories().filter((r) => sim.environments(r.slug).length === 0);
-      assert.deepEqual(without.map((r) => r.slug), ["mobile-app", "auth-service", "service-03"]);
+      assert.deepEqual(
+        without.map((r) => r.slug),
+        ["mobile-app", "auth-service", "service-03"],
+      );
       let byPattern = 0;
       let byBranch = 0;
       for (const repo of without) {
@@ -429,10 +516,13 @@ describe("simulator: steps and deployments follow the control methods", () => {
       assert.deepEqual(run.target.selector, { type: "custom", pattern: "deploy-to-production" });
       assert.equal(run.trigger.name, "MANUAL");
       const steps = sim.steps("web-app", run.uuid);
-      assert.deepEqual(steps.map((s) => [s.name, s.state.name, s.state.result?.name]), [
-        ["Build", "COMPLETED", "SUCCESSFUL"],
-        ["Deploy to production", "IN_PROGRESS", undefined],
-      ]);
+      assert.deepEqual(
+        steps.map((s) => [s.name, s.state.name, s.state.result?.name]),
+        [
+          ["Build", "COMPLETED", "SUCCESSFUL"],
+          ["Deploy to production", "IN_PROGRESS", undefined],
+        ],
+      );
       const deploy = steps[1];
       assert.ok(deploy?.started_on);
       const list = await getJson<Page<DeploymentJson>>(sim, "/repositories/acme/web-app/deployments?pagelen=100");
@@ -454,7 +544,10 @@ describe("simulator: steps and deployments follow the control methods", () => {
       assert.ok(completed && completed.state.name === "COMPLETED");
       assert.equal(completed.state.status.name, "SUCCESSFUL");
       assert.equal(completed.state.completed_on, finished[1]?.completed_on);
-      assert.ok(ms(completed.state.completed_on) > ms(deploy.started_on) && ms(completed.state.completed_on) <= ms(done.completed_on ?? ""));
+      assert.ok(
+        ms(completed.state.completed_on) > ms(deploy.started_on) &&
+          ms(completed.state.completed_on) <= ms(done.completed_on ?? ""),
+      );
       assert.ok(ms(completed.state.completed_on) > sim.clock.now().getTime() - 90_000, "it ran until about now");
       assert.equal(completed.version, 3);
       assertJoin(sim, "web-app", completed, sim.environments("web-app"));
@@ -469,7 +562,10 @@ describe("simulator: steps and deployments follow the control methods", () => {
       assert.ok(build.started_on && ms(build.started_on) >= NOW.getTime() - 120_000);
       sim.clock.advance(30_000);
       sim.finishRun("web-app", run.uuid, "FAILED");
-      assert.deepEqual(sim.steps("web-app", run.uuid).map((s) => s.state.result?.name), ["SUCCESSFUL", "FAILED"]);
+      assert.deepEqual(
+        sim.steps("web-app", run.uuid).map((s) => s.state.result?.name),
+        ["SUCCESSFUL", "FAILED"],
+      );
       const failed = rowFor(sim, "web-app", deploy.uuid);
       assert.ok(failed.state.name === "COMPLETED" && failed.state.status.name === "FAILED");
       assert.equal(failed.state.status.type, "deployment_state_completed_failed");
@@ -478,10 +574,13 @@ describe("simulator: steps and deployments follow the control methods", () => {
       const again = sim.rerun("web-app", run.uuid);
       assert.equal(again.run_number, 2);
       const rerun = sim.steps("web-app", run.uuid);
-      assert.deepEqual(rerun.map((s) => [s.uuid, s.run_number, s.state.name]), [
-        [build.uuid, 1, "COMPLETED"],
-        [deploy.uuid, 2, "IN_PROGRESS"],
-      ]);
+      assert.deepEqual(
+        rerun.map((s) => [s.uuid, s.run_number, s.state.name]),
+        [
+          [build.uuid, 1, "COMPLETED"],
+          [deploy.uuid, 2, "IN_PROGRESS"],
+        ],
+      );
       assert.equal(ms(rerun[1]?.started_on ?? ""), sim.clock.now().getTime());
       const restarted = rowFor(sim, "web-app", deploy.uuid);
       assert.equal(restarted.state.name, "IN_PROGRESS");
@@ -494,7 +593,9 @@ describe("simulator: steps and deployments follow the control methods", () => {
       sim.finishRun("web-app", run.uuid, "SUCCESSFUL");
       const ok = rowFor(sim, "web-app", deploy.uuid);
       assert.ok(ok.state.name === "COMPLETED" && ok.state.status.name === "SUCCESSFUL");
-      assert.ok(ms(ok.state.completed_on) <= sim.clock.now().getTime() && ms(ok.state.started_on) === ms(rerun[1]?.started_on ?? ""));
+      assert.ok(
+        ms(ok.state.completed_on) <= sim.clock.now().getTime() && ms(ok.state.started_on) === ms(rerun[1]?.started_on ?? ""),
+      );
       assertStepsMatchRun(runById(sim, "web-app", run.uuid), sim.steps("web-app", run.uuid));
     });
   });
@@ -508,7 +609,10 @@ describe("simulator: steps and deployments follow the control methods", () => {
       sim.clock.advance(200_000);
       sim.finishRun("web-app", pending.uuid);
       const done = sim.deployments("web-app").filter((d) => d.release.pipeline.uuid === pending.uuid);
-      assert.ok(done.every((d) => d.state.name === "COMPLETED" && d.version === 3), JSON.stringify(done.map((d) => d.state)));
+      assert.ok(
+        done.every((d) => d.state.name === "COMPLETED" && d.version === 3),
+        JSON.stringify(done.map((d) => d.state)),
+      );
 
       const paused = sim.addRun("web-app", { state: "PAUSED", createdOn: new Date(sim.clock.now().getTime() - 300_000) });
       const steps = sim.steps("web-app", paused.uuid);
@@ -517,7 +621,11 @@ describe("simulator: steps and deployments follow the control methods", () => {
       assert.ok(gate);
       assert.equal(gate.name, "Deploy to production");
       assert.equal(gate.trigger.type, "pipeline_step_trigger_manual");
-      assert.deepEqual(gate.state, { type: "pipeline_step_state_pending", name: "PENDING", stage: { type: "pipeline_step_state_pending_paused", name: "PAUSED" } });
+      assert.deepEqual(gate.state, {
+        type: "pipeline_step_state_pending",
+        name: "PENDING",
+        stage: { type: "pipeline_step_state_pending_paused", name: "PAUSED" },
+      });
       assert.equal(rowFor(sim, "web-app", gate.uuid).state.name, "UNDEPLOYED");
       const staging = steps.find((s) => s.name === "Deploy to staging");
       assert.ok(staging);
@@ -546,7 +654,10 @@ describe("simulator: steps and deployments follow the control methods", () => {
           const rerun = sim.rerun(repo.slug, failed.uuid);
           const after = sim.steps(repo.slug, failed.uuid);
           assertStepsMatchRun(rerun, after);
-          assert.deepEqual(after.map((s) => s.run_number), before.map((_, i) => (i < f ? 1 : 2)));
+          assert.deepEqual(
+            after.map((s) => s.run_number),
+            before.map((_, i) => (i < f ? 1 : 2)),
+          );
           assert.deepEqual(after.slice(0, f), before.slice(0, f), "steps that succeeded are untouched");
           sim.clock.advance(1_000);
           assertStepsMatchRun(sim.finishRun(repo.slug, failed.uuid, "ERROR"), sim.steps(repo.slug, failed.uuid));
@@ -604,7 +715,10 @@ describe("simulator: determinism, request log, scale", () => {
       const runs = b.runs("api-gateway");
       const steps = [...runs].reverse().map((r) => b.steps("api-gateway", r.uuid));
       assert.deepEqual(b.deployments("api-gateway"), deploymentsFirst);
-      assert.deepEqual(runs.map((r) => a.steps("api-gateway", r.uuid)), steps.reverse());
+      assert.deepEqual(
+        runs.map((r) => a.steps("api-gateway", r.uuid)),
+        steps.reverse(),
+      );
     } finally {
       await a.close();
       await b.close();
@@ -621,7 +735,12 @@ describe("simulator: determinism, request log, scale", () => {
       assert.deepEqual(
         sim.requests.map((r) => [r.path, r.query, r.status, r.auth]),
         [
-          [`/2.0/repositories/acme/web-app/pipelines/${enc(run.uuid)}/steps/`, { pagelen: ["100"], fields: ["-values.script_commands"] }, 200, "bearer"],
+          [
+            `/2.0/repositories/acme/web-app/pipelines/${enc(run.uuid)}/steps/`,
+            { pagelen: ["100"], fields: ["-values.script_commands"] },
+            200,
+            "bearer",
+          ],
           ["/2.0/repositories/acme/web-app/environments", {}, 200, "bearer"],
           ["/2.0/repositories/acme/web-app/deployments", { page: ["2"], pagelen: ["50"] }, 200, "bearer"],
         ],
@@ -634,8 +753,12 @@ describe("simulator: determinism, request log, scale", () => {
     await withSim({ repositories: 1000, runsPerRepository: 100 }, async (sim) => {
       assert.ok(Date.now() - t0 < 3000, `start took ${Date.now() - t0} ms`);
       const t1 = Date.now();
-      const runs = await getJson<Page<PipelineJson>>(sim, "/repositories/acme/service-900/pipelines?pagelen=100&sort=-created_on");
-      for (const run of runs.values.slice(0, 20)) await getJson<Page<StepJson>>(sim, `${stepsPath("service-900", run.uuid)}?pagelen=100`);
+      const runs = await getJson<Page<PipelineJson>>(
+        sim,
+        "/repositories/acme/service-900/pipelines?pagelen=100&sort=-created_on",
+      );
+      for (const run of runs.values.slice(0, 20))
+        await getJson<Page<StepJson>>(sim, `${stepsPath("service-900", run.uuid)}?pagelen=100`);
       const deployments = await walk<DeploymentJson>(sim, "/repositories/acme/service-901/deployments?pagelen=100");
       assert.ok(deployments.length >= 1);
       await getJson<Page<EnvironmentJson>>(sim, "/repositories/acme/service-901/environments");

@@ -5,7 +5,13 @@ import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import { startSimulator, type PipelineJson, type RepositoryJson, type Simulator, type SimulatorOptions } from "../simulator/index.js";
+import {
+  type PipelineJson,
+  type RepositoryJson,
+  type Simulator,
+  type SimulatorOptions,
+  startSimulator,
+} from "../simulator/index.js";
 
 const NOW = new Date("2025-06-01T12:00:00Z");
 const BEARER = "Bearer sim-token";
@@ -34,7 +40,12 @@ async function withSim(opts: SimulatorOptions, body: (sim: Simulator) => Promise
   }
 }
 
-async function get(sim: Simulator, pathOrUrl: string, authorization: string | null = BEARER, init: RequestInit = {}): Promise<Got> {
+async function get(
+  sim: Simulator,
+  pathOrUrl: string,
+  authorization: string | null = BEARER,
+  init: RequestInit = {},
+): Promise<Got> {
   const url = pathOrUrl.startsWith("http") ? pathOrUrl : `${sim.url}${pathOrUrl}`;
   const headers: Record<string, string> = authorization === null ? {} : { authorization };
   const res = await fetch(url, { ...init, headers });
@@ -112,7 +123,10 @@ describe("simulator: generated data", () => {
         assert.equal(r.type, "pipeline");
         assert.equal(r.run_number, 1);
         assert.equal(r.state.name === "COMPLETED", r.completed_on !== undefined, "completed_on only when completed");
-        assert.match(r.links.self.href, /^https:\/\/bitbucket-pipelines\.prod\.public\.atl-paas\.net\/rest\/1\.0\/accounts\/\{.+\}\/repositories\/\{.+\}\/pipelines\/\{.+\}$/);
+        assert.match(
+          r.links.self.href,
+          /^https:\/\/bitbucket-pipelines\.prod\.public\.atl-paas\.net\/rest\/1\.0\/accounts\/\{.+\}\/repositories\/\{.+\}\/pipelines\/\{.+\}$/,
+        );
         assert.equal(r.links.steps.href, `${r.links.self.href}/steps`);
         if (r.state.result?.name === "ERROR") assert.equal(r.state.result.error?.type, "pipeline_error");
         if (r.state.result?.name === "STOPPED") assert.equal(r.state.result.terminator?.type, "user");
@@ -122,7 +136,10 @@ describe("simulator: generated data", () => {
       for (const name of ["SUCCESSFUL", "FAILED", "ERROR", "STOPPED"]) assert.ok(results.has(name), name);
       const live = seen((r) => (r.state.name === "COMPLETED" ? undefined : `${r.state.name}/${r.state.stage?.name ?? ""}`));
       assert.ok(live.size >= 3, `non-terminal states seen: ${[...live].join(",")}`);
-      assert.deepEqual(seen((r) => r.trigger.name), new Set(["PUSH", "MANUAL", "SCHEDULE"]));
+      assert.deepEqual(
+        seen((r) => r.trigger.name),
+        new Set(["PUSH", "MANUAL", "SCHEDULE"]),
+      );
       assert.ok(all.some((r) => r.trigger.name === "SCHEDULE" && r.creator === undefined));
       assert.ok(all.some((r) => r.target.type === "pipeline_pullrequest_target"));
       assert.ok(all.some((r) => r.target.selector.type === "custom" && r.target.selector.pattern === "deploy-to-production"));
@@ -156,13 +173,26 @@ describe("simulator: GET /repositories/{workspace}", () => {
         ],
       );
       const slugs = pages.flatMap((p) => p.values.map((r) => r.slug));
-      assert.deepEqual(slugs, sim.repositories().map((r) => r.slug).sort());
+      assert.deepEqual(
+        slugs,
+        sim
+          .repositories()
+          .map((r) => r.slug)
+          .sort(),
+      );
       const big = await getJson<Page<RepositoryJson>>(sim, "/repositories/acme?pagelen=500");
       assert.equal(big.pagelen, 100);
       assert.equal(big.values.length, 23);
       assert.equal(big.next, undefined);
       const plain = await getJson<Page<RepositoryJson>>(sim, "/repositories/acme");
-      assert.deepEqual(plain.values.map((r) => r.slug), sim.repositories().slice(0, 10).map((r) => r.slug), "default order: creation");
+      assert.deepEqual(
+        plain.values.map((r) => r.slug),
+        sim
+          .repositories()
+          .slice(0, 10)
+          .map((r) => r.slug),
+        "default order: creation",
+      );
     });
   });
 
@@ -174,23 +204,35 @@ describe("simulator: GET /repositories/{workspace}", () => {
       assert.ok(expected.length > 0 && expected.length < repos.length);
       const q = encodeURIComponent(`updated_on > ${cut}`);
       const res = await getJson<Page<RepositoryJson>>(sim, `/repositories/acme?pagelen=100&q=${q}`);
-      assert.deepEqual(res.values.map((r) => r.slug), expected);
+      assert.deepEqual(
+        res.values.map((r) => r.slug),
+        expected,
+      );
       assert.equal(res.size, expected.length);
 
       const ge = encodeURIComponent(`updated_on >= 2025-05-01T00:00:00Z AND updated_on < 2030-01-01`);
       const sorted = await getJson<Page<RepositoryJson>>(sim, `/repositories/acme?pagelen=100&sort=-updated_on&q=${ge}`);
       assert.deepEqual(new Set(sorted.values.map((r) => r.slug)), new Set(expected));
       const times = sorted.values.map((r) => ms(r.updated_on));
-      assert.deepEqual(times, [...times].sort((x, y) => y - x));
+      assert.deepEqual(
+        times,
+        [...times].sort((x, y) => y - x),
+      );
 
-      const inList = await getJson<Page<RepositoryJson>>(sim, `/repositories/acme?q=${encodeURIComponent('slug IN ("web-app","service-03")')}`);
-      assert.deepEqual(inList.values.map((r) => r.slug), ["web-app", "service-03"]);
+      const inList = await getJson<Page<RepositoryJson>>(
+        sim,
+        `/repositories/acme?q=${encodeURIComponent('slug IN ("web-app","service-03")')}`,
+      );
+      assert.deepEqual(
+        inList.values.map((r) => r.slug),
+        ["web-app", "service-03"],
+      );
 
       // A raw "+" decodes to a space: "2025-05-01T00:00:00 00:00" is a bad query (§2.3, quirk 8).
       const raw = await get(sim, "/repositories/acme?q=updated_on>2025-05-01T00:00:00+00:00");
       assert.equal(raw.status, 400);
       assert.equal((JSON.parse(raw.text) as { type: string }).type, "error");
-      for (const bad of ["updated_on >", "updated_on > yesterday", "(slug = \"x\"", "nosuchfield = 1"]) {
+      for (const bad of ["updated_on >", "updated_on > yesterday", '(slug = "x"', "nosuchfield = 1"]) {
         const r = await get(sim, `/repositories/acme?q=${encodeURIComponent(bad)}`);
         assert.equal(r.status, 400, bad);
       }
@@ -219,14 +261,29 @@ describe("simulator: GET .../pipelines", () => {
     await withSim({}, async (sim) => {
       const all = sim.runs("web-app");
       const def = await getJson<Page<PipelineJson>>(sim, "/repositories/acme/web-app/pipelines");
-      assert.deepEqual(def.values.map((r) => r.uuid), all.slice(0, 10).map((r) => r.uuid));
+      assert.deepEqual(
+        def.values.map((r) => r.uuid),
+        all.slice(0, 10).map((r) => r.uuid),
+      );
       const desc = await getJson<Page<PipelineJson>>(sim, "/repositories/acme/web-app/pipelines/?sort=-created_on&pagelen=5");
-      assert.deepEqual(desc.values.map((r) => r.uuid), all.slice(-5).reverse().map((r) => r.uuid));
+      assert.deepEqual(
+        desc.values.map((r) => r.uuid),
+        all
+          .slice(-5)
+          .reverse()
+          .map((r) => r.uuid),
+      );
       const asc = await getJson<Page<PipelineJson>>(sim, "/repositories/acme/web-app/pipelines?sort=created_on&pagelen=5");
-      assert.deepEqual(asc.values.map((r) => r.uuid), all.slice(0, 5).map((r) => r.uuid));
+      assert.deepEqual(
+        asc.values.map((r) => r.uuid),
+        all.slice(0, 5).map((r) => r.uuid),
+      );
       const q = encodeURIComponent("created_on > 2099-01-01T00:00:00+00:00");
       const withQ = await getJson<Page<PipelineJson>>(sim, `/repositories/acme/web-app/pipelines?q=${q}&pagelen=5`);
-      assert.deepEqual(withQ.values.map((r) => r.uuid), all.slice(0, 5).map((r) => r.uuid));
+      assert.deepEqual(
+        withQ.values.map((r) => r.uuid),
+        all.slice(0, 5).map((r) => r.uuid),
+      );
       assert.equal(withQ.size, all.length);
       const byRunDate = await get(sim, "/repositories/acme/web-app/pipelines?sort=-run_creation_date");
       assert.equal(byRunDate.status, 200);
@@ -241,7 +298,13 @@ describe("simulator: GET .../pipelines", () => {
       assert.equal(p1.next, `${sim.url}${base}?page=2&pagelen=10`);
       // Following next verbatim silently reverts to oldest-first.
       const p2 = await getJson<Page<PipelineJson>>(sim, p1.next ?? "");
-      assert.deepEqual(p2.values.map((r) => r.build_number), sim.runs("web-app").slice(10, 20).map((r) => r.build_number));
+      assert.deepEqual(
+        p2.values.map((r) => r.build_number),
+        sim
+          .runs("web-app")
+          .slice(10, 20)
+          .map((r) => r.build_number),
+      );
       const p3 = await getJson<Page<PipelineJson>>(sim, `${base}?page=3&pagelen=10`);
       assert.deepEqual([p3.page, p3.size, p3.values.length, p3.next], [3, 25, 5, undefined]);
       const past = await getJson<Page<PipelineJson>>(sim, `${base}?page=9&pagelen=10`);
@@ -277,7 +340,10 @@ describe("simulator: GET .../pipelines", () => {
       assert.ok(run);
       const one = await getJson<PipelineJson>(sim, `/repositories/acme/api-gateway/pipelines/${encodeURIComponent(run.uuid)}`);
       assert.deepEqual(one, run);
-      const missing = await get(sim, `/repositories/acme/api-gateway/pipelines/${encodeURIComponent("{00000000-0000-4000-8000-000000000000}")}`);
+      const missing = await get(
+        sim,
+        `/repositories/acme/api-gateway/pipelines/${encodeURIComponent("{00000000-0000-4000-8000-000000000000}")}`,
+      );
       assert.equal(missing.status, 404);
       assert.ok(JSON.parse(missing.text) as unknown);
     });
@@ -293,7 +359,10 @@ describe("simulator: GET .../pipelines", () => {
       assert.equal((await get(sim, "/repositories/acme/api-gateway")).status, 404);
       assert.equal((await get(sim, "/repositories/acme/api-gateway/pipelines")).status, 404);
       const list = await getJson<Page<RepositoryJson>>(sim, "/repositories/acme");
-      assert.deepEqual(list.values.map((r) => r.slug), ["web-app", "mobile-app"]);
+      assert.deepEqual(
+        list.values.map((r) => r.slug),
+        ["web-app", "mobile-app"],
+      );
     });
   });
 });
@@ -466,10 +535,13 @@ describe("simulator: transport options", () => {
       const status = await new Promise<number>((resolve, reject) => {
         // An options object (not a WHATWG URL, which would percent-encode the braces) sends the path verbatim.
         const path = `/2.0/repositories/acme/web-app/pipelines/${run.uuid}`;
-        const req = request({ host: "127.0.0.1", port: new URL(sim.origin).port, path, headers: { authorization: BEARER } }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = request(
+          { host: "127.0.0.1", port: new URL(sim.origin).port, path, headers: { authorization: BEARER } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on("error", reject);
         req.end();
       });
@@ -520,7 +592,11 @@ describe("simulator: mutations", () => {
       assert.ok(old.completed_on !== undefined);
       const runs = sim.runs("web-app");
       const times = runs.map((r) => ms(r.created_on));
-      assert.deepEqual(times, [...times].sort((a, b) => a - b), "runs() stays oldest first");
+      assert.deepEqual(
+        times,
+        [...times].sort((a, b) => a - b),
+        "runs() stays oldest first",
+      );
       const halted = sim.addRun("mobile-app", { state: "HALTED" });
       assert.deepEqual(halted.state.stage, { type: "pipeline_state_in_progress_halted", name: "HALTED" });
     });
@@ -534,10 +610,16 @@ describe("simulator: mutations", () => {
       assert.equal(ms(repo?.updated_on ?? ""), NOW.getTime() + 3_600_000);
       const q = encodeURIComponent(`updated_on >= ${NOW.toISOString()}`);
       const changed = await getJson<Page<RepositoryJson>>(sim, `/repositories/acme?q=${q}`);
-      assert.deepEqual(changed.values.map((r) => r.slug), ["mobile-app"]);
+      assert.deepEqual(
+        changed.values.map((r) => r.slug),
+        ["mobile-app"],
+      );
       const added = sim.addRepository();
       assert.equal(added.slug, "data-pipeline");
-      assert.deepEqual(sim.repositories().map((r) => r.slug), ["web-app", "api-gateway", "mobile-app", "data-pipeline"]);
+      assert.deepEqual(
+        sim.repositories().map((r) => r.slug),
+        ["web-app", "api-gateway", "mobile-app", "data-pipeline"],
+      );
       assert.deepEqual(sim.runs("data-pipeline"), []);
     });
   });
@@ -555,9 +637,19 @@ describe("simulator: request log", () => {
       const [a, b, c, d] = sim.requests;
       assert.deepEqual(
         { ...a, at: 0 },
-        { method: "GET", path: "/2.0/repositories/acme", query: { pagelen: ["5"], q: ['slug = "web-app"'] }, status: 200, auth: "basic", at: 0 },
+        {
+          method: "GET",
+          path: "/2.0/repositories/acme",
+          query: { pagelen: ["5"], q: ['slug = "web-app"'] },
+          status: 200,
+          auth: "basic",
+          at: 0,
+        },
       );
-      assert.deepEqual([b?.path, b?.query, b?.status, b?.auth], ["/2.0/repositories/acme/web-app/pipelines/", { sort: ["-created_on"] }, 429, "bearer"]);
+      assert.deepEqual(
+        [b?.path, b?.query, b?.status, b?.auth],
+        ["/2.0/repositories/acme/web-app/pipelines/", { sort: ["-created_on"] }, 429, "bearer"],
+      );
       assert.deepEqual([c?.status, c?.auth], [401, "none"]);
       assert.deepEqual([d?.path, d?.status], ["/2.0/repositories/acme/web-app/pipelines/%7Bx%7D", 404]);
       assert.ok((a?.at ?? 0) <= (d?.at ?? 0));
@@ -574,16 +666,35 @@ describe("simulator: scale and CLI", () => {
       const page = await getJson<Page<RepositoryJson>>(sim, "/repositories/acme?pagelen=100&page=10&sort=-updated_on");
       assert.equal(page.values.length, 100);
       assert.equal(page.size, 1000);
-      const runs = await getJson<Page<PipelineJson>>(sim, "/repositories/acme/service-900/pipelines?pagelen=100&sort=-created_on");
+      const runs = await getJson<Page<PipelineJson>>(
+        sim,
+        "/repositories/acme/service-900/pipelines?pagelen=100&sort=-created_on",
+      );
       assert.equal(runs.size, 100);
       assert.ok(Date.now() - t1 < 2000, `pages took ${Date.now() - t1} ms`);
     });
   });
 
   it("cli.ts prints the api_url and serves until killed", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../simulator/cli.ts", import.meta.url)), "--port", "0", "--repositories", "2", "--runs", "3", "--seed", "9"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        fileURLToPath(new URL("../simulator/cli.ts", import.meta.url)),
+        "--port",
+        "0",
+        "--repositories",
+        "2",
+        "--runs",
+        "3",
+        "--seed",
+        "9",
+      ],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let buf = "";
