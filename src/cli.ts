@@ -69,7 +69,7 @@ export async function runCli(argv: string[], deps: CommandDeps, stderr: (text: s
         return 0; // --help and --version were answered by yargs
     }
   } catch (error) {
-    if (error instanceof OutputClosedError) {
+    if (error instanceof OutputClosedError || deps.out.closed) {
       stderr("source-bitbucket-pipelines: stdout was closed by its reader; stopping.\n");
       return 1;
     }

@@ -13,4 +13,8 @@ const stderr = (text: string): void => {
   process.stderr.write(redact(text));
 };
 
-process.exitCode = await runCli(argv, { out, now: Date.now, sleep: (ms) => sleep(ms) }, stderr);
+process.exitCode = await runCli(
+  argv,
+  { out, now: Date.now, sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : undefined) },
+  stderr,
+);

@@ -13,7 +13,9 @@ export interface ClientOptions {
   requestTimeoutMs: number;
   /** Spread requests evenly to stay under this many an hour. */
   maxRequestsPerHour?: number;
-  sleep: (ms: number) => Promise<void>;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Aborted when the sync is abandoned: waits and requests stop. */
+  signal?: AbortSignal;
   now: () => number;
   log: (level: "WARN" | "INFO", message: string) => void;
   userAgent?: string;
@@ -31,6 +33,7 @@ export class BitbucketClient {
   private readonly agent: Agent;
   private readonly authorization: string;
   private waitedMs = 0;
+  private waitedUntil = 0;
   private pausedUntil = 0;
   private consecutiveRateLimits = 0;
   private nearLimitGapMs = 0;
@@ -66,6 +69,7 @@ export class BitbucketClient {
     const failures = new Map<string, number>();
     for (let redirects = 0; ; ) {
       this.assertOwnOrigin(url);
+      this.options.signal?.throwIfAborted();
       await this.waitForTurn();
       this.requestCount++;
       this.lastHour.push(this.options.now());
@@ -82,6 +86,7 @@ export class BitbucketClient {
             "user-agent": this.options.userAgent ?? "source-bitbucket-pipelines",
           },
           headersTimeout: this.options.requestTimeoutMs,
+          ...(this.options.signal ? { signal: this.options.signal } : {}),
           bodyTimeout: this.options.requestTimeoutMs,
         });
         status = response.statusCode;
@@ -150,7 +155,7 @@ export class BitbucketClient {
       const pace = this.options.maxRequestsPerHour ? Math.ceil(3_600_000 / this.options.maxRequestsPerHour) : 0;
       const slot = Math.max(now, this.pausedUntil, this.nextSlot);
       this.nextSlot = slot + Math.max(pace, this.nearLimitGapMs);
-      if (slot > now) await this.options.sleep(slot - now);
+      if (slot > now) await this.sleep(slot - now);
       if (this.options.now() >= this.pausedUntil) return;
     }
   }
@@ -164,29 +169,44 @@ export class BitbucketClient {
   ): Promise<void> {
     const attempt = (failures.get(reason) ?? 0) + 1;
     failures.set(reason, attempt);
+    const now = this.options.now();
+    if (reason === "rate_limited" && this.pausedUntil > now) {
+      // Sent before another request's 429 paused everyone: wait with the others, at no extra cost.
+      await this.waitForTurn();
+      return;
+    }
     if (reason === "rate_limited") this.consecutiveRateLimits++;
-    const rateAttempt = reason === "rate_limited" ? this.consecutiveRateLimits : attempt;
-    const wait = backoffMs(reason, rateAttempt, retryAfterS);
+    const wait = backoffMs(reason, reason === "rate_limited" ? this.consecutiveRateLimits : attempt, retryAfterS);
+    // The budget is waiting time, not a sum per request: concurrent waits that overlap count once.
+    const until = now + wait;
+    const cost = Math.max(0, until - Math.max(now, this.waitedUntil));
     const budget = this.options.maxRetryWaitMs;
-    if (this.waitedMs + wait > budget) {
+    if (this.waitedMs + cost > budget) {
       throw new ConnectorError(
-        `Gave up on ${this.describe(url)} after ${attempt} attempt(s): ${what}. The retry wait budget (max_retry_wait_seconds = ${Math.round(budget / 1000)}) is spent; a later sync resumes from the last state.`,
+        `Gave up on ${this.describe(url)} after ${attempt} attempt(s): ${what}. The retry wait budget of ${Math.round(budget / 1000)} s is spent (config max_retry_wait_seconds; check waits at most 30 s); a later sync resumes from the last state.`,
         "transient_error",
         reason === "rate_limited" ? "rate_limited" : reason === "network" ? "unreachable" : "server_error",
       );
     }
-    this.waitedMs += wait;
+    this.waitedMs += cost;
+    this.waitedUntil = Math.max(this.waitedUntil, until);
     this.options.log(
       "WARN",
       `${this.describe(url)}: ${what}; retrying in ${Math.round(wait / 100) / 10} s (attempt ${attempt + 1}).`,
     );
     if (reason === "rate_limited") {
       // One pause for every request in flight: the limit is per user, not per request.
-      this.pausedUntil = Math.max(this.pausedUntil, this.options.now() + wait);
+      this.pausedUntil = Math.max(this.pausedUntil, until);
       await this.waitForTurn();
     } else {
-      await this.options.sleep(wait);
+      await this.sleep(wait);
     }
+  }
+
+  /** Waits, unless the sync is abandoned (its output went away): then it stops at once. */
+  private async sleep(ms: number): Promise<void> {
+    this.options.signal?.throwIfAborted();
+    await this.options.sleep(ms, this.options.signal);
   }
 
   private noteRateLimitHeaders(headers: Record<string, string | string[] | undefined>): void {

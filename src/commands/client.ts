@@ -16,6 +16,7 @@ export function createClient(
     requestTimeoutMs: deps.requestTimeoutMs ?? config.requestTimeoutSeconds * 1000,
     ...(config.maxRequestsPerHour ? { maxRequestsPerHour: config.maxRequestsPerHour } : {}),
     sleep: deps.sleep,
+    signal: deps.out.closedSignal,
     now: deps.now,
     log,
   });

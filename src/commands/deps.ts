@@ -4,7 +4,7 @@ import type { MessageWriter } from "../protocol/writer.js";
 export interface CommandDeps {
   out: MessageWriter;
   now: () => number;
-  sleep: (ms: number) => Promise<void>;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Overrides the request timeout (tests). */
   requestTimeoutMs?: number;
 }

@@ -57,7 +57,7 @@ export async function read(args: ReadArgs, deps: CommandDeps): Promise<number> {
       try {
         await writeStreams(out, names, outputs(), now);
       } catch (error) {
-        if (error instanceof OutputClosedError) throw error;
+        if (error instanceof OutputClosedError || out.closed) throw error;
         failed = true;
         const e = error instanceof ConnectorError ? error : undefined;
         for (const name of names) {

@@ -11,6 +11,8 @@ export interface MessageWriter {
   /** Writes out what is batched, waiting for the consumer if it is slow. */
   flush(): Promise<void>;
   readonly closed: boolean;
+  /** Aborted when the consumer goes away, so waits and requests stop too. */
+  readonly closedSignal: AbortSignal;
 }
 
 export class OutputClosedError extends Error {
@@ -26,8 +28,10 @@ export function createWriter(out: Writable, redact: (text: string) => string = (
   let closed = false;
   let batch = "";
   let timer: NodeJS.Timeout | undefined;
+  const consumerGone = new AbortController();
   out.on("error", () => {
     closed = true;
+    consumerGone.abort(new OutputClosedError());
   });
 
   async function flush(): Promise<void> {
@@ -41,6 +45,7 @@ export function createWriter(out: Writable, redact: (text: string) => string = (
       await drainOrClose(out);
       if (closed || out.destroyed) {
         closed = true;
+        consumerGone.abort(new OutputClosedError());
         throw new OutputClosedError();
       }
     }
@@ -50,6 +55,7 @@ export function createWriter(out: Writable, redact: (text: string) => string = (
     get closed() {
       return closed;
     },
+    closedSignal: consumerGone.signal,
     flush,
     async write(message) {
       if (closed) throw new OutputClosedError();
