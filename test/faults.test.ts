@@ -375,9 +375,9 @@ describe("faults: unfinished runs re-fetched by uuid under faults", { timeout: 1
       const config = simConfigFile(sim, { page_size: 10, lookback_hours: 0 });
       const slugs = sim.repositories().map((r) => r.slug);
       const now = sim.clock.now().getTime();
-      (["PENDING", "IN_PROGRESS", "PAUSED", "HALTED"] as const).forEach((state, i) =>
-        sim.addRun(slugs[i % slugs.length]!, { state, createdOn: new Date(now - 2 * 86_400_000 + i * 1000) }),
-      );
+      (["PENDING", "IN_PROGRESS", "PAUSED", "HALTED"] as const).forEach((state, i) => {
+        sim.addRun(slugs[i % slugs.length]!, { state, createdOn: new Date(now - 2 * 86_400_000 + i * 1000) });
+      });
       // Newer finished runs push them off the first page.
       for (const slug of slugs)
         for (let i = 0; i < 12; i++) sim.addRun(slug, { state: "COMPLETED", createdOn: new Date(now - 3_600_000 + i * 1000) });
