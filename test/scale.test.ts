@@ -1,0 +1,139 @@
+// The request-saving and pacing options of a large workspace: shard, idle_repository_poll_hours,
+// max_requests_per_hour, X-RateLimit-NearLimit, and concurrency keeping records and STATE exact.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { catalogFile, writeJson } from "./helpers/files.js";
+import { runInProcess } from "./helpers/in-process.js";
+import { assertValidMessages, records, stateFileFrom, states } from "./helpers/protocol.js";
+import { simConfigFile } from "./helpers/sim-config.js";
+import { runVirtual } from "./helpers/virtual-clock.js";
+import { type Simulator, startSimulator } from "./simulator/index.js";
+
+describe("large workspaces", () => {
+  let sim: Simulator;
+  before(async () => {
+    sim = await startSimulator({ repositories: 40, runsPerRepository: 12, seed: 21 });
+  });
+  after(() => sim.close());
+
+  const read = async (overrides: Record<string, unknown>, state?: unknown, streams = ["repositories", "pipelines"]) => {
+    const args = ["read", "--config", simConfigFile(sim, overrides), "--catalog", catalogFile(streams)];
+    if (state !== undefined) args.push("--state", writeJson(state, "state"));
+    const result = await runInProcess(args);
+    assert.equal(result.code, 0, result.stderr);
+    assertValidMessages(result.messages);
+    return result;
+  };
+
+  test("shards split the repositories into disjoint parts that cover the workspace", async () => {
+    const parts = await Promise.all([0, 1, 2].map((index) => read({ shard: { index, count: 3 } })));
+    const repos = parts.map((p) => records(p.messages, "repositories").map((r) => r.uuid as string));
+    const runs = parts.map((p) => records(p.messages, "pipelines").map((r) => r.uuid as string));
+    assert.ok(
+      repos.every((r) => r.length > 0),
+      "every shard has repositories",
+    );
+    assert.equal(new Set(repos.flat()).size, repos.flat().length, "no repository in two shards");
+    assert.deepEqual(new Set(repos.flat()), new Set(sim.repositories().map((r) => r.uuid)));
+    assert.equal(
+      new Set(runs.flat()).size,
+      sim.repositories().reduce((n, r) => n + sim.runs(r.slug as string).length, 0),
+    );
+    // Stable: the same shard twice reads the same repositories.
+    const again = await read({ shard: { index: 1, count: 3 } });
+    assert.deepEqual(
+      records(again.messages, "repositories").map((r) => r.uuid),
+      repos[1],
+    );
+  });
+
+  test("idle_repository_poll_hours asks only repositories pushed to, with unfinished runs, or due", async () => {
+    const config = { idle_repository_poll_hours: 6 };
+    const first = await read(config, undefined, ["pipelines"]);
+    const settled = await read(config, stateFileFrom(first.messages), ["pipelines"]);
+    const state = stateFileFrom(settled.messages)[0]!.stream.stream_state as {
+      repositories: Record<string, { runs?: Record<string, { seen: string }> }>;
+    };
+    const withUnfinished = Object.values(state.repositories).filter((e) =>
+      Object.values(e.runs ?? {}).some((w) => !w.seen.startsWith("COMPLETED")),
+    ).length;
+    sim.clock.advance(60_000);
+    const [pushed] = sim
+      .repositories()
+      .filter(
+        (r) => !Object.values(state.repositories[r.uuid as string]?.runs ?? {}).some((w) => !w.seen.startsWith("COMPLETED")),
+      );
+    sim.touchRepository(pushed!.slug as string);
+    const newRun = sim.addRun(pushed!.slug as string, { state: "COMPLETED", result: "SUCCESSFUL" });
+    sim.requests.length = 0;
+    const idle = await read(config, stateFileFrom(settled.messages), ["pipelines"]);
+    const pipelineRequests = sim.requests.filter((r) => r.path.endsWith("/pipelines"));
+    assert.equal(pipelineRequests.length, withUnfinished + 1, "pushed-to repository plus those with unfinished runs");
+    assert.ok(records(idle.messages, "pipelines").some((r) => r.uuid === newRun.uuid));
+    assert.ok(
+      sim.requests.length < sim.repositories().length,
+      `${sim.requests.length} requests for ${sim.repositories().length} repositories`,
+    );
+  });
+
+  test("max_requests_per_hour spaces requests evenly", async () => {
+    const result = await read({ max_requests_per_hour: 3600, concurrency: 4 }, undefined, ["pipelines"]);
+    const requests = Number(
+      /Read finished: (\d+) requests/.exec(
+        result.messages
+          .filter((m) => m.type === "LOG")
+          .map((m) => m.log.message)
+          .join("\n"),
+      )?.[1],
+    );
+    assert.ok(requests > 40);
+    // One request a second: the waits add up to about one second per request after the first.
+    assert.ok(
+      result.sleptMs >= (requests - 2) * 1000 && result.sleptMs <= requests * 1000 * 1.1,
+      `slept ${result.sleptMs} ms for ${requests} requests`,
+    );
+  });
+
+  test("X-RateLimit-NearLimit: true slows requests down to the stated hourly limit", async () => {
+    sim.inject({ kind: "slow", delayMs: 0, nearLimit: true, times: 3 });
+    const result = await runVirtual([
+      "read",
+      "--config",
+      simConfigFile(sim, { concurrency: 1 }),
+      "--catalog",
+      catalogFile(["pipelines"]),
+    ]);
+    assert.equal(result.code, 0);
+    const logs = result.messages.filter((m) => m.type === "LOG").map((m) => m.log.message as string);
+    assert.ok(
+      logs.some((l) => /rate limit is near \(1000 requests an hour\): slowing to one request every 3\.6 s/.test(l)),
+      logs.join("\n"),
+    );
+    assert.ok(result.waitedMs >= 2 * 3600, `it waited ${result.waitedMs} ms between requests`);
+  });
+
+  test("with concurrency, each repository's records stay together and every STATE follows its records", async () => {
+    const result = await read({ concurrency: 8, page_size: 5 }, undefined, ["pipelines"]);
+    const order = records(result.messages, "pipelines").map((r) => r.repository_uuid as string);
+    const seen = new Set<string>();
+    for (let i = 0; i < order.length; i++) {
+      if (i > 0 && order[i] !== order[i - 1]) assert.ok(!seen.has(order[i]!), "a repository's records are split");
+      seen.add(order[i]!);
+    }
+    // Every repository a STATE covers (its cursor is set) has all its records before that STATE.
+    let emitted = 0;
+    for (const m of result.messages) {
+      if (m.type === "RECORD") emitted++;
+      if (m.type !== "STATE") continue;
+      const covered = Object.entries(m.state.stream.stream_state.repositories as Record<string, { created_on?: string }>).filter(
+        ([, e]) => e.created_on,
+      );
+      const expected = covered.reduce(
+        (n, [uuid]) => n + sim.runs(sim.repositories().find((r) => r.uuid === uuid)!.slug as string).length,
+        0,
+      );
+      assert.ok(emitted >= expected, `STATE covers ${expected} runs but only ${emitted} records came before it`);
+    }
+    assert.ok(states(result.messages, "pipelines").length >= 20, "about one STATE per twentieth of the repositories");
+  });
+});
