@@ -46,6 +46,8 @@ export async function runCli(argv: string[], deps: CommandDeps, stderr: (text: s
     stderr(`source-bitbucket-pipelines: ${usageError}\nRun with --help for usage.\n`);
     return EXIT_USAGE;
   }
+  // yargs has printed the help or the version already.
+  if (parsed.help || parsed.version) return 0;
   const command = String(parsed._[0] ?? "");
   const option = (name: string): string => String(parsed[name]);
   try {

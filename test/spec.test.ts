@@ -18,3 +18,27 @@ test("an unknown command is a usage error with exit code 2 and nothing on stdout
   assert.equal(result.stdout, "");
   assert.match(result.stderr, /Unknown argument: frobnicate/);
 });
+
+test("--help for every command and --version answer on stdout and exit 0", async () => {
+  const version = JSON.parse(readFileSync("package.json", "utf8")).version as string;
+  const v = await runConnector(["--version"]);
+  assert.equal(v.code, 0);
+  assert.equal(v.stdout.trim(), version);
+  for (const [command, expected] of [
+    ["", /Commands:[\s\S]*spec[\s\S]*check[\s\S]*discover[\s\S]*read[\s\S]*Exit codes/],
+    ["check", /--config/],
+    ["discover", /--config/],
+    ["read", /--catalog[\s\S]*--state/],
+  ] as const) {
+    const result = await runConnector([...(command ? [command] : []), "--help"]);
+    assert.equal(result.code, 0, command);
+    assert.match(result.stdout, expected);
+  }
+});
+
+test("a missing required option is a usage error naming it", async () => {
+  const result = await runConnector(["read", "--config", "x.json"]);
+  assert.equal(result.code, 2);
+  assert.equal(result.stdout, "");
+  assert.match(result.stderr, /Missing required argument: catalog/);
+});

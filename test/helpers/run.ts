@@ -22,8 +22,17 @@ export function runConnector(args: string[], options: { cwd?: string; timeoutMs?
       const messages = stdout
         .split("\n")
         .filter((line) => line !== "")
-        .map((line) => JSON.parse(line) as Record<string, any>);
+        .map((line) => parseLine(line));
       resolve({ code, stdout, stderr, messages });
     });
   });
+}
+
+/** A stdout line that is not JSON becomes a NOT_JSON message, which the protocol check rejects. */
+function parseLine(line: string): Record<string, any> {
+  try {
+    return JSON.parse(line) as Record<string, any>;
+  } catch {
+    return { type: "NOT_JSON", line };
+  }
 }
