@@ -38,7 +38,12 @@ export async function read(args: ReadArgs, deps: CommandDeps): Promise<number> {
     out.write(log(level, message)).catch(() => undefined);
   };
   const client = createClient(config, deps, emitLog);
-  const ctx: ReadContext = { config, client, scope: createRepositoryScope(client, config), now, log: emitLog };
+  const scope = createRepositoryScope(
+    client,
+    config,
+    configured.some((c) => c.stream.name === "repositories"),
+  );
+  const ctx: ReadContext = { config, client, scope, now, log: emitLog };
   // The workspace streams one by one, then every repository stream in one shared pass.
   const repositoryGroup = configured.flatMap(({ stream, mode }) =>
     stream.kind === "repository" ? [{ stream, mode, state: states.get(stream.name) }] : [],

@@ -3,6 +3,7 @@
 // line left waiting for 100 ms, flushes the batch. When the consumer is slow, write() waits for
 // 'drain', so the sync pauses instead of filling memory. A consumer that goes away (EPIPE) ends
 // the output quietly; the caller gets OutputClosedError and stops reading.
+import { setMaxListeners } from "node:events";
 import type { Writable } from "node:stream";
 import type { AirbyteMessage } from "./messages.js";
 
@@ -29,6 +30,8 @@ export function createWriter(out: Writable, redact: (text: string) => string = (
   let batch = "";
   let timer: NodeJS.Timeout | undefined;
   const consumerGone = new AbortController();
+  // Every request and wait in flight listens to it (up to 16 repositories at once): not a leak.
+  setMaxListeners(256, consumerGone.signal);
   out.on("error", () => {
     closed = true;
     consumerGone.abort(new OutputClosedError());

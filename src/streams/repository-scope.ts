@@ -63,7 +63,8 @@ export function toRepositoryRef(raw: unknown): RepositoryRef | undefined {
   return { uuid: r.uuid, slug, full_name: fullName, ...(updatedOn ? { updatedOn } : {}) };
 }
 
-export function createRepositoryScope(client: BitbucketClient, config: Config): RepositoryScope {
+/** `keepRaw`: keep the API's objects for listRaw() (only the repositories stream needs them). */
+export function createRepositoryScope(client: BitbucketClient, config: Config, keepRaw = false): RepositoryScope {
   let listing: Promise<{ refs: RepositoryRef[]; raw: unknown[] }> | undefined;
   let missing: string[] = [];
   const wanted = config.repositories?.map((s) => s.toLowerCase());
@@ -81,7 +82,7 @@ export function createRepositoryScope(client: BitbucketClient, config: Config): 
         if (!ref || seen.has(ref.uuid) || !includes(ref)) continue;
         seen.add(ref.uuid);
         refs.push(ref);
-        raw.push(value);
+        if (keepRaw) raw.push(value);
       }
     }
     if (wanted) {

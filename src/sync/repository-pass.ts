@@ -114,11 +114,13 @@ export async function* readRepositoryStreams(
     });
     const estimate = progress.repositoryDone();
     if (estimate !== undefined && streams.some((s) => s.stream.name === "pipelines")) yield { stream: "pipelines", estimate };
-    if (index % checkpointEvery === 0 || index === polled.length) {
-      for (const s of streams) yield { stream: s.stream.name, checkpoint: stateOf(s) };
+    // A full-refresh stream's state never changes: it gets one STATE, at the end (two equal
+    // states with records between them would break the platform's rule).
+    if (index % checkpointEvery === 0 && index < polled.length) {
+      for (const s of following) yield { stream: s.stream.name, checkpoint: stateOf(s) };
     }
   }
-  if (polled.length === 0) for (const s of streams) yield { stream: s.stream.name, checkpoint: stateOf(s) };
+  for (const s of streams) yield { stream: s.stream.name, checkpoint: stateOf(s) };
 }
 
 function toRunsState(state: JsonObject, stream: RepositoryStream): RunsState {
