@@ -7,7 +7,7 @@
 // read only in a pass where some run changed, and only rows of changed runs are emitted.
 import type { DeploymentRule } from "../config.js";
 import type { JsonObject } from "../protocol/messages.js";
-import { parseRunsState, type Run } from "../sync/run-tracker.js";
+import { type Run, runsStateParser } from "../sync/run-tracker.js";
 import type { RepositoryStream } from "./stream.js";
 
 export const deployments: RepositoryStream = {
@@ -16,10 +16,7 @@ export const deployments: RepositoryStream = {
   primaryKey: [["id"]],
   cursorField: "pipeline_created_on",
   followsRuns: true,
-  parseState(state) {
-    parseRunsState(state, "deployments", "pipeline_created_on");
-    return state as JsonObject;
-  },
+  parseState: runsStateParser("deployments", "pipeline_created_on"),
   open: (pass) => {
     const changed = new Map<string, Run>();
     const base = { repository_uuid: pass.repo.uuid, repository_full_name: pass.repo.full_name };

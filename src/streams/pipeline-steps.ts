@@ -3,7 +3,7 @@
 // whose steps were read finished is not asked again. Build scripts (the *_commands arrays) are
 // the team's source code: left out, by the API (`fields`) and here, unless include_step_commands.
 import type { JsonObject } from "../protocol/messages.js";
-import { parseRunsState } from "../sync/run-tracker.js";
+import { runsStateParser } from "../sync/run-tracker.js";
 import type { RepositoryStream } from "./stream.js";
 
 const COMMANDS = ["setup_commands", "script_commands", "teardown_commands"] as const;
@@ -14,10 +14,7 @@ export const pipelineSteps: RepositoryStream = {
   primaryKey: [["uuid"]],
   cursorField: "pipeline_created_on",
   followsRuns: true,
-  parseState(state) {
-    parseRunsState(state, "pipeline_steps", "pipeline_created_on");
-    return state as JsonObject;
-  },
+  parseState: runsStateParser("pipeline_steps", "pipeline_created_on"),
   open: (pass) => {
     const withCommands = pass.ctx.config.includeStepCommands;
     const query = withCommands ? {} : { fields: COMMANDS.map((c) => `-values.${c}`).join(",") };

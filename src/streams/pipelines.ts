@@ -1,8 +1,7 @@
 // Stream `pipelines`: every run of every repository in scope, newest first down to the cursor,
 // plus the runs that changed since they were emitted (finished, or re-run within the look-back
 // window). Which runs those are is the RunTracker's business (sync/run-tracker.ts).
-import type { JsonObject } from "../protocol/messages.js";
-import { parseRunsState } from "../sync/run-tracker.js";
+import { runsStateParser } from "../sync/run-tracker.js";
 import type { RepositoryStream } from "./stream.js";
 
 export const pipelines: RepositoryStream = {
@@ -11,10 +10,7 @@ export const pipelines: RepositoryStream = {
   primaryKey: [["uuid"]],
   cursorField: "created_on",
   followsRuns: true,
-  parseState(state) {
-    parseRunsState(state, "pipelines", "created_on");
-    return state as JsonObject;
-  },
+  parseState: runsStateParser("pipelines", "created_on"),
   open: (pass) => ({
     async *onRun(run) {
       // The parsed object is ours alone: extending it in place spares a copy per run.

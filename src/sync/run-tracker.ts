@@ -104,6 +104,14 @@ export function parseRunsState(raw: unknown, stream: string, cursorField: string
   return state;
 }
 
+/** A stream's parseState: checks the shape and the cursors, keeps the state as given. */
+export function runsStateParser(stream: string, cursorField: string): (state: unknown) => JsonObject {
+  return (state) => {
+    parseRunsState(state, stream, cursorField);
+    return state as JsonObject;
+  };
+}
+
 /** Whether a watched run's last fingerprint says it was unfinished. */
 export function wasUnfinished(w: WatchedRun): boolean {
   return !w.seen.startsWith("COMPLETED:");
