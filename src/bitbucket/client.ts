@@ -18,7 +18,6 @@ export interface ClientOptions {
   signal?: AbortSignal;
   now: () => number;
   log: (level: "WARN" | "INFO", message: string) => void;
-  userAgent?: string;
 }
 
 export interface ApiResponse {
@@ -83,7 +82,7 @@ export class BitbucketClient {
           headers: {
             authorization: this.authorization,
             accept: "application/json",
-            "user-agent": this.options.userAgent ?? "source-bitbucket-pipelines",
+            "user-agent": "source-bitbucket-pipelines",
           },
           headersTimeout: this.options.requestTimeoutMs,
           ...(this.options.signal ? { signal: this.options.signal } : {}),
