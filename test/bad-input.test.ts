@@ -340,6 +340,15 @@ describe("inputs a platform legitimately sends are accepted", PARALLEL, () => {
     )) {
       assert.equal(entry.created_on, future, `repository ${uuid}`);
     }
+    // A host looks for the cursor by name anywhere in the state (Airbyte's acceptance tests do):
+    // every value under that name keeps the input's format.
+    const valuesNamed = (value: unknown, key: string): unknown[] =>
+      typeof value !== "object" || value === null
+        ? []
+        : Object.entries(value).flatMap(([k, v]) => [...(k === key ? [v] : []), ...valuesNamed(v, key)]);
+    for (const state of states(result.messages, "pipelines")) {
+      assert.deepEqual(new Set(valuesNamed(state.state.stream.stream_state, "created_on")), new Set([future]));
+    }
   });
 });
 

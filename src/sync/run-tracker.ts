@@ -18,7 +18,8 @@ export const MAX_UNFINISHED_AGE_DAYS = 30;
 export const MAX_UNFINISHED_PER_REPOSITORY = 100;
 
 export interface WatchedRun {
-  created_on: string;
+  /** The run's created_on. Not named created_on: hosts look for the cursor field by name. */
+  created: string;
   seen: string;
 }
 
@@ -93,10 +94,10 @@ export function parseRunsState(raw: unknown, stream: string, cursorField: string
       parsed.runs = {};
       for (const [runUuid, watched] of Object.entries(runs)) {
         const w = watched as Partial<WatchedRun> | null;
-        if (!w || typeof w.seen !== "string" || typeof w.created_on !== "string" || !normaliseTimestamp(w.created_on)) {
+        if (!w || typeof w.seen !== "string" || typeof w.created !== "string" || !normaliseTimestamp(w.created)) {
           throw new InputError(`The state of stream ${stream} has an unreadable entry for run ${runUuid} of repository ${uuid}.`);
         }
-        parsed.runs[runUuid] = { created_on: w.created_on, seen: w.seen };
+        parsed.runs[runUuid] = { created: w.created, seen: w.seen };
       }
     }
     state.repositories[uuid] = parsed;
@@ -160,7 +161,7 @@ export class RunTracker {
     const isNew = this.cursor === undefined || created === undefined || created > this.cursor;
     if (isNew && created !== undefined) this.newest = laterCursor(this.newest, created);
     if (created !== undefined && (!run.finished || created >= this.lookbackFloor)) {
-      this.nextRuns[run.uuid] = { created_on: created, seen: run.fingerprint };
+      this.nextRuns[run.uuid] = { created, seen: run.fingerprint };
     }
     return isNew || (last !== undefined && last.seen !== run.fingerprint);
   }
@@ -171,7 +172,7 @@ export class RunTracker {
     return Object.entries(this.watched)
       .filter(([uuid, last]) => !this.reached.has(uuid) && wasUnfinished(last))
       .filter(([uuid, last]) => {
-        if (normaliseTimestamp(last.created_on)! >= unfinishedFloor) return true;
+        if (normaliseTimestamp(last.created)! >= unfinishedFloor) return true;
         this.clock.log(
           `Run ${uuid} of ${this.where} has been unfinished for over ${MAX_UNFINISHED_AGE_DAYS} days: no longer watched (a full refresh would pick up its end).`,
         );
@@ -185,7 +186,7 @@ export class RunTracker {
     const runs = this.nextRuns;
     const unfinished = Object.entries(runs).filter(([, w]) => wasUnfinished(w));
     if (unfinished.length > MAX_UNFINISHED_PER_REPOSITORY) {
-      unfinished.sort(([, a], [, b]) => (a.created_on < b.created_on ? -1 : 1));
+      unfinished.sort(([, a], [, b]) => (a.created < b.created ? -1 : 1));
       const dropped = unfinished.slice(0, unfinished.length - MAX_UNFINISHED_PER_REPOSITORY);
       for (const [uuid] of dropped) delete runs[uuid];
       this.clock.log(
