@@ -3,13 +3,13 @@
 // through a pipe, and prints figures for a full read and an incremental re-sync: records,
 // requests made and the minimum possible, wall time, records a second, peak RSS of the connector.
 // With no arguments it runs the standard scenarios (latency, CPU, memory at two sizes, idle polling).
-// The simulator runs in this process: "warm" scenarios read once first so that its lazy data
-// generation is not counted, but it still shares the machine's two cores with the connector.
+// The simulator runs in a worker thread (its own core); "warm" scenarios read once first so that
+// its lazy data generation is not counted.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Simulator, startSimulator } from "../test/simulator/index.js";
+import { RemoteSimulator } from "./remote-simulator.js";
 
 interface Scenario {
   name: string;
@@ -38,7 +38,7 @@ function arg(name: string): number | undefined {
   return i > 0 ? Number(process.argv[i + 1]) : undefined;
 }
 
-async function runConnector(sim: Simulator, scenario: Scenario, state?: string): Promise<Figures> {
+async function runConnector(sim: RemoteSimulator, scenario: Scenario, state?: string): Promise<Figures> {
   const config = join(dir, "config.json");
   writeFileSync(
     config,
@@ -60,7 +60,7 @@ async function runConnector(sim: Simulator, scenario: Scenario, state?: string):
     writeFileSync(join(dir, "state.json"), state);
     args.push("--state", join(dir, "state.json"));
   }
-  const requestsBefore = sim.requests.length;
+  const requestsBefore = await sim.requestCount();
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   let peakKb = 0;
@@ -72,29 +72,33 @@ async function runConnector(sim: Simulator, scenario: Scenario, state?: string):
       /* exited */
     }
   }, 20);
+  // Lines are counted on the raw bytes: decoding 200 MB of records here would compete with the
+  // connector for the CPU. Only STATE lines are decoded.
   let records = 0;
   let stateBytes = 0;
-  let tail = "";
+  let tail: Buffer = Buffer.alloc(0);
   const lastState = new Map<string, string>();
-  child.stdout.setEncoding("utf8");
-  for await (const chunk of child.stdout as AsyncIterable<string>) {
-    const lines = (tail + chunk).split("\n");
-    tail = lines.pop()!;
-    for (const line of lines) {
-      if (line.startsWith('{"type":"RECORD"')) records++;
-      else if (line.startsWith('{"type":"STATE"')) {
-        stateBytes += line.length + 1;
-        const state = JSON.parse(line).state;
+  const RECORD = Buffer.from('{"type":"RECORD"');
+  const STATE = Buffer.from('{"type":"STATE"');
+  for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+    const bytes = tail.length > 0 ? Buffer.concat([tail, chunk]) : chunk;
+    let start = 0;
+    for (let end = bytes.indexOf(10, start); end >= 0; start = end + 1, end = bytes.indexOf(10, start)) {
+      if (bytes.compare(RECORD, 0, RECORD.length, start, start + RECORD.length) === 0) records++;
+      else if (bytes.compare(STATE, 0, STATE.length, start, start + STATE.length) === 0) {
+        stateBytes += end - start + 1;
+        const state = JSON.parse(bytes.toString("utf8", start, end)).state;
         lastState.set(state.stream.stream_descriptor.name, JSON.stringify(state));
       }
     }
+    tail = bytes.subarray(start);
   }
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
   clearInterval(sampler);
   if (code !== 0) throw new Error(`connector exited ${code}`);
   return {
     records,
-    requests: sim.requests.length - requestsBefore,
+    requests: (await sim.requestCount()) - requestsBefore,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
     peakRssMb: peakKb / 1024,
     lastStates: `[${[...lastState.values()].join(",")}]`,
@@ -111,7 +115,12 @@ function line(label: string, f: Figures, minimum: number): string {
 }
 
 async function bench(s: Scenario): Promise<void> {
-  const sim = await startSimulator({ repositories: s.repositories, runsPerRepository: s.runs, latencyMs: s.latencyMs, seed: 5 });
+  const sim = await RemoteSimulator.start({
+    repositories: s.repositories,
+    runsPerRepository: s.runs,
+    latencyMs: s.latencyMs,
+    seed: 5,
+  });
   try {
     const listing = Math.ceil(s.repositories / 100);
     console.log(
@@ -135,15 +144,14 @@ async function bench(s: Scenario): Promise<void> {
         .filter(([, e]) => Object.values(e.runs ?? {}).some((w) => !w.seen.startsWith("COMPLETED")))
         .map(([uuid]) => uuid),
     );
-    sim.clock.advance(3_600_000);
+    await sim.advance(3_600_000);
     const active = s.idlePollHours ? Math.ceil(s.repositories * 0.05) : 0;
-    const repos = sim.repositories();
+    const repos = await sim.repositories();
     const touched = new Set<string>();
     for (let i = 0; i < active; i++) {
       const repo = repos[(i * 20) % repos.length]!;
-      touched.add(repo.uuid as string);
-      sim.touchRepository(repo.slug as string);
-      sim.addRun(repo.slug as string, { state: "COMPLETED", result: "SUCCESSFUL" });
+      touched.add(repo.uuid);
+      await sim.push(repo.slug);
     }
     const incremental = await runConnector(sim, s, full.lastStates);
     const polled = s.idlePollHours ? new Set([...touched, ...withUnfinished]).size : s.repositories;
