@@ -25,6 +25,17 @@ describe("large workspaces", () => {
     return result;
   };
 
+  test("without the repositories stream, the listing asks only for the fields it needs", async () => {
+    sim.requests.length = 0;
+    await read({}, undefined, ["pipelines"]);
+    const listing = sim.requests.filter((r) => r.path === `/2.0/repositories/${sim.workspace}`);
+    assert.ok(listing.length > 0);
+    for (const r of listing) assert.match(r.query.fields?.[0] ?? "", /values\.uuid.*values\.slug/);
+    sim.requests.length = 0;
+    await read({}, undefined, ["repositories", "pipelines"]);
+    assert.ok(sim.requests.filter((r) => r.path === `/2.0/repositories/${sim.workspace}`).every((r) => !r.query.fields));
+  });
+
   test("shards split the repositories into disjoint parts that cover the workspace", async () => {
     const parts = await Promise.all([0, 1, 2].map((index) => read({ shard: { index, count: 3 } })));
     const repos = parts.map((p) => records(p.messages, "repositories").map((r) => r.uuid as string));
