@@ -10,6 +10,7 @@ import { connectionStatus } from "../protocol/messages.js";
 import {
   createRepositoryScope,
   type RepositoryRef,
+  repositoryPath,
   toRepositoryRef,
   workspaceRepositories,
 } from "../streams/repository-scope.js";
@@ -60,7 +61,6 @@ async function checkConnection(client: BitbucketClient, config: Config): Promise
       "no_resources",
     );
   }
-  const path = `/repositories/${encodeURIComponent(config.workspace)}/${encodeURIComponent(repo.slug)}/pipelines`;
-  await client.get(client.url(path, { pagelen: 1, sort: "-created_on" }), [404]);
+  await client.get(client.url(repositoryPath(config, repo.slug, "/pipelines"), { pagelen: 1, sort: "-created_on" }), [404]);
   return `Read repositories and pipelines of workspace "${config.workspace}" (checked ${repo.full_name}).`;
 }

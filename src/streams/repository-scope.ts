@@ -31,6 +31,11 @@ export function repositoriesPath(config: Config): string {
   return `/repositories/${encodeURIComponent(config.workspace)}`;
 }
 
+/** An API path under one repository, e.g. repositoryPath(config, "web-app", "/pipelines"). */
+export function repositoryPath(config: Config, slug: string, suffix = ""): string {
+  return `${repositoriesPath(config)}/${encodeURIComponent(slug)}${suffix}`;
+}
+
 /** Pages of the workspace's repositories; a 404 means the workspace does not exist. */
 export async function* workspaceRepositories(
   client: BitbucketClient,

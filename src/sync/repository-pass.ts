@@ -7,7 +7,7 @@ import { numberedPages } from "../bitbucket/paginate.js";
 import { normaliseTimestamp, timestampFromMillis, timestampMillis } from "../bitbucket/timestamps.js";
 import type { JsonObject } from "../protocol/messages.js";
 import { laterCursor } from "../streams/cursor.js";
-import type { RepositoryRef } from "../streams/repository-scope.js";
+import { type RepositoryRef, repositoryPath } from "../streams/repository-scope.js";
 import type { ReadContext, RepositoryStream, SyncMode } from "../streams/stream.js";
 import { inOrder } from "./in-order.js";
 import type { TaggedOutput } from "./read-stream.js";
@@ -29,7 +29,7 @@ export class RepositoryPass {
   ) {}
 
   path(suffix = ""): string {
-    return `/repositories/${encodeURIComponent(this.ctx.config.workspace)}/${encodeURIComponent(this.repo.slug)}${suffix}`;
+    return repositoryPath(this.ctx.config, this.repo.slug, suffix);
   }
 
   /** Every item of a paged listing under the repository, or [] when it answers 404. */

@@ -1,5 +1,6 @@
-// Input state (--state): the platform's array of per-stream STATE messages. A missing or empty
-// file, [] or {} mean a fresh read; a stream_state of null resets that stream.
+// Input state (--state): the platform's array of per-stream STATE messages. An empty file, []
+// or {} mean a fresh read; a stream_state of null resets that stream. (A --state path that does
+// not exist is an error, raised where the file is read: a typo must not re-read everything.)
 import { InputError } from "../errors.js";
 import type { JsonObject } from "../protocol/messages.js";
 
