@@ -4,6 +4,7 @@ import { Agent, request } from "undici";
 import type { Credentials } from "../config.js";
 import { ConnectorError } from "../errors.js";
 import { describeApiError, errorMessageOf } from "./errors.js";
+import { parseJsonBody } from "./json-body.js";
 import { backoffMs, classifyStatus, parseRetryAfter } from "./retry-policy.js";
 
 export interface ClientOptions {
@@ -73,7 +74,7 @@ export class BitbucketClient {
       this.requestCount++;
       this.lastHour.push(this.options.now());
       let status: number;
-      let text: string;
+      const chunks: Buffer[] = [];
       let headers: Record<string, string | string[] | undefined>;
       try {
         const response = await request(url, {
@@ -90,7 +91,7 @@ export class BitbucketClient {
         });
         status = response.statusCode;
         headers = response.headers;
-        text = await response.body.text();
+        for await (const chunk of response.body) chunks.push(chunk as Buffer);
       } catch (error) {
         await this.backOff(url, "network", failures, networkReason(error));
         continue;
@@ -102,19 +103,26 @@ export class BitbucketClient {
         url = new URL(headers.location, url).toString();
         continue;
       }
-      if (tolerate.includes(status)) return { status, body: parseJson(text) };
+      if (tolerate.includes(status)) return { status, body: parseJsonBody(chunks) };
       const outcome = classifyStatus(status);
-      if (outcome.kind === "fail") throw describeApiError(status, parseJson(text) ?? text, url, this.origin);
+      if (outcome.kind === "fail") {
+        throw describeApiError(status, parseJsonBody(chunks) ?? Buffer.concat(chunks).toString("utf8"), url, this.origin);
+      }
       if (outcome.kind === "retry") {
         if (outcome.reason === "rate_limited") {
           const retryAfter = parseRetryAfter(header(headers, "retry-after"), this.options.now());
           await this.backOff(url, "rate_limited", failures, `429 rate limited`, retryAfter);
         } else {
-          await this.backOff(url, "server_error", failures, `${status} ${errorMessageOf(parseJson(text)) ?? "server error"}`);
+          await this.backOff(
+            url,
+            "server_error",
+            failures,
+            `${status} ${errorMessageOf(parseJsonBody(chunks)) ?? "server error"}`,
+          );
         }
         continue;
       }
-      const body = parseJson(text);
+      const body = parseJsonBody(chunks);
       if (body === undefined) {
         await this.backOff(url, "bad_body", failures, `a ${status} response whose body is not valid JSON`);
         continue;
@@ -236,14 +244,6 @@ export class BitbucketClient {
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 function networkReason(error: unknown): string {

@@ -6,6 +6,13 @@ export type StreamStatus = "STARTED" | "RUNNING" | "COMPLETE" | "INCOMPLETE";
 export type LogLevel = "FATAL" | "ERROR" | "WARN" | "INFO" | "DEBUG" | "TRACE";
 export type JsonObject = Record<string, unknown>;
 
+/** A record's data already serialised: the JSON text of one object, without line breaks. */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
+export type RecordData = JsonObject | JsonText;
+
 export interface AirbyteStream {
   name: string;
   json_schema: JsonObject;
@@ -20,7 +27,7 @@ export type AirbyteMessage =
   | { type: "SPEC"; spec: JsonObject }
   | { type: "CONNECTION_STATUS"; connectionStatus: { status: "SUCCEEDED" | "FAILED"; message?: string } }
   | { type: "CATALOG"; catalog: { streams: AirbyteStream[] } }
-  | { type: "RECORD"; record: { stream: string; data: JsonObject; emitted_at: number } }
+  | { type: "RECORD"; record: { stream: string; data: RecordData; emitted_at: number } }
   | {
       type: "STATE";
       state: {
@@ -54,7 +61,7 @@ type TraceBody =
       estimate: { name: string; type: "STREAM"; row_estimate: number };
     };
 
-export const record = (stream: string, data: JsonObject, now: number): AirbyteMessage => ({
+export const record = (stream: string, data: RecordData, now: number): AirbyteMessage => ({
   type: "RECORD",
   record: { stream, data, emitted_at: now },
 });

@@ -5,7 +5,7 @@
 // the output quietly; the caller gets OutputClosedError and stops reading.
 import { setMaxListeners } from "node:events";
 import type { Writable } from "node:stream";
-import type { AirbyteMessage } from "./messages.js";
+import { type AirbyteMessage, JsonText } from "./messages.js";
 
 export interface MessageWriter {
   write(message: AirbyteMessage): Promise<void>;
@@ -62,11 +62,17 @@ export function createWriter(out: Writable, redact: (text: string) => string = (
     flush,
     async write(message) {
       if (closed) throw new OutputClosedError();
-      batch += JSON.stringify(message) + "\n";
+      batch += serialise(message) + "\n";
       if (message.type !== "RECORD" || batch.length >= BATCH_BYTES) return flush();
       timer ??= setTimeout(() => void flush().catch(() => undefined), BATCH_MAX_AGE_MS).unref();
     },
   };
+}
+
+function serialise(message: AirbyteMessage): string {
+  if (message.type !== "RECORD" || !(message.record.data instanceof JsonText)) return JSON.stringify(message);
+  const { stream, data, emitted_at } = message.record;
+  return `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},"data":${data.text},"emitted_at":${emitted_at}}}`;
 }
 
 function drainOrClose(out: Writable): Promise<void> {

@@ -2,6 +2,7 @@
 // plus the runs that changed since they were emitted (finished, or re-run within the look-back
 // window). Which runs those are is the RunTracker's business (sync/run-tracker.ts).
 import { runsStateParser } from "../sync/run-tracker.js";
+import { recordOf } from "./record-data.js";
 import type { RepositoryStream } from "./stream.js";
 
 export const pipelines: RepositoryStream = {
@@ -13,8 +14,7 @@ export const pipelines: RepositoryStream = {
   parseState: runsStateParser("pipelines", "created_on"),
   open: (pass) => ({
     async *onRun(run) {
-      // The parsed object is ours alone: extending it in place spares a copy per run.
-      yield Object.assign(run.raw, { repository_uuid: pass.repo.uuid, repository_full_name: pass.repo.full_name });
+      yield recordOf(run.raw, { repository_uuid: pass.repo.uuid, repository_full_name: pass.repo.full_name });
     },
   }),
 };

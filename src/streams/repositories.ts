@@ -5,6 +5,7 @@
 import { normaliseTimestamp } from "../bitbucket/timestamps.js";
 import type { JsonObject } from "../protocol/messages.js";
 import { cursorFrom, laterCursor } from "./cursor.js";
+import { recordOf } from "./record-data.js";
 import { toRepositoryRef, workspaceRepositories } from "./repository-scope.js";
 import type { WorkspaceStream } from "./stream.js";
 
@@ -34,7 +35,7 @@ export const repositories: WorkspaceStream = {
         if (!ref || !ctx.scope.includes(ref)) continue;
         if (since && ref.updatedOn && ref.updatedOn <= since) continue;
         if (ref.updatedOn) newest = laterCursor(newest, ref.updatedOn);
-        yield { record: raw as JsonObject };
+        yield { record: recordOf(raw as JsonObject) };
       }
     }
     yield { checkpoint: newest ? { updated_on: newest } : {} };

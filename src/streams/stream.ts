@@ -5,7 +5,7 @@
 //   listing or an environments page is fetched once however many streams use it.
 import type { BitbucketClient } from "../bitbucket/client.js";
 import type { Config } from "../config.js";
-import type { JsonObject } from "../protocol/messages.js";
+import type { JsonObject, RecordData } from "../protocol/messages.js";
 import type { RepositoryPass } from "../sync/repository-pass.js";
 import type { Run } from "../sync/run-tracker.js";
 import type { RepositoryScope } from "./repository-scope.js";
@@ -24,7 +24,7 @@ export interface ReadContext {
  * A stream yields records; checkpoints (its whole state, covering every record before it); and
  * estimates of its total rows, for progress.
  */
-export type StreamOutput = { record: JsonObject } | { checkpoint: JsonObject } | { estimate: number };
+export type StreamOutput = { record: RecordData } | { checkpoint: JsonObject } | { estimate: number };
 
 interface StreamBase {
   name: string;
@@ -43,9 +43,9 @@ export interface WorkspaceStream extends StreamBase {
 /** What a repository stream does within one repository's pass. */
 export interface RepositoryReader {
   /** A run this stream acts on (new since its cursor, or watched and changed); may yield records. */
-  onRun?(run: Run): AsyncIterable<JsonObject> | undefined;
+  onRun?(run: Run): AsyncIterable<RecordData> | undefined;
   /** After the runs: records that need the whole pass (e.g. deployments, environments). */
-  finish?(): AsyncIterable<JsonObject>;
+  finish?(): AsyncIterable<RecordData>;
 }
 
 export interface RepositoryStream extends StreamBase {

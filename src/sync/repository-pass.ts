@@ -5,7 +5,7 @@
 // once. Repositories are read concurrently; their outputs come out in repository order.
 import { numberedPages } from "../bitbucket/paginate.js";
 import { normaliseTimestamp, timestampFromMillis, timestampMillis } from "../bitbucket/timestamps.js";
-import type { JsonObject } from "../protocol/messages.js";
+import type { JsonObject, RecordData } from "../protocol/messages.js";
 import { laterCursor } from "../streams/cursor.js";
 import { type RepositoryRef, repositoryPath } from "../streams/repository-scope.js";
 import type { ReadContext, RepositoryStream, SyncMode } from "../streams/stream.js";
@@ -141,7 +141,7 @@ function isDue(ctx: ReadContext, repo: RepositoryRef, entry: RepositoryRunsState
   return timestampMillis(polledAt) <= ctx.now() - hours * 3_600_000;
 }
 
-type PassItem = { stream: string; record: JsonObject } | { size: number };
+type PassItem = { stream: string; record: RecordData } | { size: number };
 
 /**
  * One repository for every stream of the group: walk runs newest first down to the oldest point

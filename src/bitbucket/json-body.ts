@@ -1,0 +1,145 @@
+// Parses a response body without making one string of all of it. V8 allocates a string over
+// 128 KB in its large-object space, at about 20 times the cost per byte of a small one (measured
+// here: 0.9 ms to decode a 227 KB page, 0.03 ms to decode the same bytes in 2 KB pieces). A page
+// of 100 pipelines is about 220 KB, so the items of the top-level "values" array are decoded and
+// parsed one by one, and the rest of the page is parsed as one small document. Each item's text
+// is kept (sourceText), so a record can be written out without serialising the object again.
+
+/** Bodies below this size are parsed whole: their string stays out of the large-object space. */
+const WHOLE_BODY_BYTES = 96 * 1024;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const COMMA = 0x2c;
+
+const VALUES_KEY = /(?:^|[{,\s])"values"\s*:\s*$/;
+
+/** The parsed body, or undefined when it is not valid JSON. */
+export function parseJsonBody(chunks: Buffer[]): unknown {
+  const size = chunks.reduce((n, c) => n + c.length, 0);
+  if (size >= WHOLE_BODY_BYTES) {
+    try {
+      const { envelope, values } = splitPage(chunks);
+      const page = parseParts(envelope) as { values?: unknown };
+      if (Array.isArray(page.values) && page.values.length === 0) page.values = values;
+      return page;
+    } catch (error) {
+      // Not a page this scanner knows (or not JSON at all): JSON.parse has the last word.
+      if (!(error instanceof NotAPage)) throw error;
+    }
+  }
+  return parseText(Buffer.concat(chunks, size).toString("utf8"));
+}
+
+class NotAPage extends Error {}
+
+const sources = new WeakMap<object, string>();
+
+/** The JSON text an item of a page was parsed from, if it came from one. Meant for items not changed since. */
+export function sourceText(value: object): string | undefined {
+  return sources.get(value);
+}
+
+function parseText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseParts(parts: Buffer[], keepSource = false): unknown {
+  const text = parts.length === 1 ? parts[0]!.toString("utf8") : Buffer.concat(parts).toString("utf8");
+  const value = parseText(text);
+  if (value === undefined) throw new NotAPage();
+  if (keepSource) sources.set(value as object, text);
+  return value;
+}
+
+/**
+ * Walks the bytes once, tracking strings and nesting. Bytes outside the top-level "values" array
+ * form the envelope; each item of that array (an object) is cut out and parsed on its own. Only
+ * the array's own punctuation is checked here: JSON.parse checks the rest, item by item and in
+ * the envelope. Anything unexpected throws NotAPage. One function with its state in locals, and
+ * nothing that depends on the shape of a page (a change of shape would send V8 back to slower
+ * code): this loop sees every byte of every page.
+ */
+function splitPage(chunks: Buffer[]): { envelope: Buffer[]; values: unknown[] } {
+  const envelope: Buffer[] = [];
+  const item: Buffer[] = [];
+  let values: unknown[] = [];
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let inValues = false;
+  // Inside the values array, between items: whether the last thing seen was an item.
+  let afterItem = false;
+  for (const chunk of chunks) {
+    // Start of the bytes of this chunk not yet copied into the envelope or the current item.
+    let from = 0;
+    const length = chunk.length;
+    for (let i = 0; i < length; i++) {
+      const byte = chunk[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (byte === BACKSLASH) escaped = true;
+        else if (byte === QUOTE) inString = false;
+      } else if (inValues && depth === 2) {
+        // Between the items of the values array.
+        if (byte === OPEN_OBJECT && !afterItem) {
+          from = i;
+          depth = 3;
+        } else if (byte === COMMA && afterItem) {
+          afterItem = false;
+        } else if (byte === CLOSE_ARRAY && (afterItem || values.length === 0)) {
+          inValues = false;
+          depth = 1;
+          from = i;
+        } else if (!isWhitespace(byte)) {
+          throw new NotAPage();
+        }
+      } else if (byte === QUOTE) {
+        inString = true;
+      } else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) {
+        depth++;
+        if (depth === 2 && byte === OPEN_ARRAY && isValuesKey(envelope, chunk.subarray(from, i))) {
+          envelope.push(chunk.subarray(from, i + 1));
+          inValues = true;
+          afterItem = false;
+          values = [];
+        }
+      } else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
+        depth--;
+        if (depth < 0) throw new NotAPage();
+        if (inValues && depth === 2) {
+          item.push(chunk.subarray(from, i + 1));
+          values.push(parseParts(item, true));
+          item.length = 0;
+          afterItem = true;
+        }
+      }
+    }
+    if (!inValues) envelope.push(chunk.subarray(from));
+    else if (depth > 2) item.push(chunk.subarray(from));
+  }
+  if (depth !== 0 || inString) throw new NotAPage();
+  return { envelope, values };
+}
+
+/** Whether an array opening after the envelope so far and `before` is a top-level "values". */
+function isValuesKey(envelope: Buffer[], before: Buffer): boolean {
+  const parts = [before];
+  for (let k = envelope.length - 1, n = before.length; k >= 0 && n < 64; k--) {
+    parts.unshift(envelope[k]!);
+    n += envelope[k]!.length;
+  }
+  return VALUES_KEY.test(Buffer.concat(parts).toString("latin1"));
+}
+
+function isWhitespace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
