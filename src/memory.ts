@@ -1,0 +1,27 @@
+// V8 settings for a long read that streams hundreds of megabytes through a small live heap
+// (about 20 MB). Node's defaults suit servers with memory to spare; here they more than double
+// the peak RSS (about 200 MB against 105 MB with these, for 100,000 runs, at the same CPU time).
+// They can only be set from inside the process, after start-up, so each is one that V8 reads
+// when it needs it:
+// - Liftoff only for WebAssembly: undici's HTTP parser (llhttp) is WebAssembly, and optimising
+//   it takes about 35 MB of compiler memory once, for no measurable gain on this workload.
+// - The old generation grows by 20% past what survived the last full GC (V8 picks up to 4x):
+//   what piles up there is short-lived records promoted by chance, not a growing live set.
+// - The young generation stops growing at 16 MB (V8's default goes to 32 MB): it cannot be
+//   capped after start-up, so its growth factor is set to 1 once it has reached that size.
+import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
+
+const YOUNG_GENERATION_BYTES = 16 * 1024 * 1024;
+
+export function tuneMemory(): void {
+  setFlagsFromString("--liftoff-only");
+  setFlagsFromString("--heap-growing-percent=20");
+  const watch = setInterval(() => {
+    const young = getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
+    if (!young || young.space_size >= YOUNG_GENERATION_BYTES) {
+      setFlagsFromString("--semi-space-growth-factor=1");
+      clearInterval(watch);
+    }
+  }, 50);
+  watch.unref();
+}
