@@ -6,7 +6,7 @@ export type StreamStatus = "STARTED" | "RUNNING" | "COMPLETE" | "INCOMPLETE";
 export type LogLevel = "FATAL" | "ERROR" | "WARN" | "INFO" | "DEBUG" | "TRACE";
 export type JsonObject = Record<string, unknown>;
 
-/** A record's data already serialised: the JSON text of one object, without line breaks. */
+/** A record's data or a state already serialised: the JSON text of one object, without line breaks. */
 export class JsonText {
   constructor(readonly text: string) {}
 }
@@ -32,7 +32,7 @@ export type AirbyteMessage =
       type: "STATE";
       state: {
         type: "STREAM";
-        stream: { stream_descriptor: { name: string }; stream_state: JsonObject };
+        stream: { stream_descriptor: { name: string }; stream_state: JsonObject | JsonText };
         sourceStats: { recordCount: number };
       };
     }
@@ -66,7 +66,7 @@ export const record = (stream: string, data: RecordData, now: number): AirbyteMe
   record: { stream, data, emitted_at: now },
 });
 
-export const streamState = (name: string, state: JsonObject, recordCount: number): AirbyteMessage => ({
+export const streamState = (name: string, state: JsonObject | JsonText, recordCount: number): AirbyteMessage => ({
   type: "STATE",
   state: {
     type: "STREAM",

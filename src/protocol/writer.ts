@@ -70,9 +70,15 @@ export function createWriter(out: Writable, redact: (text: string) => string = (
 }
 
 function serialise(message: AirbyteMessage): string {
-  if (message.type !== "RECORD" || !(message.record.data instanceof JsonText)) return JSON.stringify(message);
-  const { stream, data, emitted_at } = message.record;
-  return `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},"data":${data.text},"emitted_at":${emitted_at}}}`;
+  if (message.type === "RECORD" && message.record.data instanceof JsonText) {
+    const { stream, data, emitted_at } = message.record;
+    return `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},"data":${data.text},"emitted_at":${emitted_at}}}`;
+  }
+  if (message.type === "STATE" && message.state.stream.stream_state instanceof JsonText) {
+    const { stream, sourceStats } = message.state;
+    return `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":${JSON.stringify(stream.stream_descriptor)},"stream_state":${stream.stream_state.text}},"sourceStats":${JSON.stringify(sourceStats)}}}`;
+  }
+  return JSON.stringify(message);
 }
 
 function drainOrClose(out: Writable): Promise<void> {

@@ -27,7 +27,7 @@ export const repositories: WorkspaceStream = {
     const pages = since
       ? workspaceRepositories(ctx.client, ctx.config, { q: `updated_on>=${since.slice(0, 23)}+00:00`, sort: "-updated_on" })
       : (async function* () {
-          yield await ctx.scope.listRaw();
+          yield await ctx.scope.takeRaw();
         })();
     for await (const values of pages) {
       for (const raw of values) {

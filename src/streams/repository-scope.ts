@@ -19,8 +19,11 @@ export interface RepositoryRef {
 export interface RepositoryScope {
   /** The in-scope repositories, listed on first use. */
   list(): Promise<RepositoryRef[]>;
-  /** The same, as the API returned them (for the repositories stream). */
-  listRaw(): Promise<unknown[]>;
+  /**
+   * The same, as the API returned them, for the repositories stream. Handed over once: held for
+   * the whole sync, a large workspace's listing was the biggest thing in memory.
+   */
+  takeRaw(): Promise<unknown[]>;
   /** Whether a repository belongs to this sync (the `repositories` filter and the shard). */
   includes(ref: RepositoryRef): boolean;
   /** Slugs named in the config that the credential cannot see (after list()). */
@@ -68,7 +71,7 @@ export function toRepositoryRef(raw: unknown): RepositoryRef | undefined {
   return { uuid: r.uuid, slug, full_name: fullName, ...(updatedOn ? { updatedOn } : {}) };
 }
 
-/** `keepRaw`: keep the API's objects for listRaw() (only the repositories stream needs them). */
+/** `keepRaw`: keep the API's objects for takeRaw() (only the repositories stream needs them). */
 export function createRepositoryScope(client: BitbucketClient, config: Config, keepRaw = false): RepositoryScope {
   let listing: Promise<{ refs: RepositoryRef[]; raw: unknown[] }> | undefined;
   let missing: string[] = [];
@@ -104,7 +107,12 @@ export function createRepositoryScope(client: BitbucketClient, config: Config, k
   };
   return {
     list: async () => (await loaded()).refs,
-    listRaw: async () => (await loaded()).raw,
+    takeRaw: async () => {
+      const listed = await loaded();
+      const raw = listed.raw;
+      listed.raw = [];
+      return raw;
+    },
     includes,
     missing: () => missing,
   };

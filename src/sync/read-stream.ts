@@ -1,7 +1,7 @@
 // The one loop from streams' outputs to protocol messages: STARTED, RUNNING at the first output,
 // records, a STATE (with the count of records it covers) after each checkpoint, COMPLETE. A
 // group of streams read in one pass shares the loop; each stream keeps its own counts.
-import { estimate, record, streamState, streamStatus } from "../protocol/messages.js";
+import { estimate, JsonText, record, streamState, streamStatus } from "../protocol/messages.js";
 import type { MessageWriter } from "../protocol/writer.js";
 import type { StreamOutput } from "../streams/stream.js";
 
@@ -29,7 +29,8 @@ export async function writeStreams(
     } else {
       const text = JSON.stringify(output.checkpoint);
       if (text === s.lastState && s.recordsSinceState === 0) continue;
-      await out.write(streamState(output.stream, output.checkpoint, s.recordsSinceState));
+      // The text is written as it is: a state can be megabytes, serialised once.
+      await out.write(streamState(output.stream, new JsonText(text), s.recordsSinceState));
       s.lastState = text;
       s.recordsSinceState = 0;
     }
