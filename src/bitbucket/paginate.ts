@@ -4,15 +4,19 @@
 //   by `size` so the last page costs no extra request.
 import { ConnectorError } from "../errors.js";
 import type { BitbucketClient } from "./client.js";
+import { PageItems } from "./json-body.js";
+
+/** A page's items: an array, or for a large page its items parsed as they are reached. */
+export type PageValues = readonly unknown[] | PageItems;
 
 export interface Page {
-  values: unknown[];
+  values: PageValues;
   size?: number;
 }
 
 function asPage(body: unknown, url: string): Page & { next?: string } {
   const page = body as { values?: unknown; size?: unknown; next?: unknown } | null;
-  if (!page || typeof page !== "object" || !Array.isArray(page.values)) {
+  if (!page || typeof page !== "object" || !(Array.isArray(page.values) || page.values instanceof PageItems)) {
     const u = new URL(url);
     throw new ConnectorError(
       `Unexpected response from GET ${u.host}${u.pathname}: no "values" list.`,
@@ -21,7 +25,7 @@ function asPage(body: unknown, url: string): Page & { next?: string } {
     );
   }
   return {
-    values: page.values,
+    values: page.values as PageValues,
     ...(typeof page.size === "number" ? { size: page.size } : {}),
     ...(typeof page.next === "string" ? { next: page.next } : {}),
   };

@@ -51,7 +51,7 @@ async function checkConnection(client: BitbucketClient, config: Config): Promise
     }
   } else {
     const first = await workspaceRepositories(client, { ...config, pageSize: 1 }).next();
-    repos = (first.done ? [] : first.value).map(toRepositoryRef).filter((r): r is RepositoryRef => r !== undefined);
+    repos = [...(first.done ? [] : first.value)].map(toRepositoryRef).filter((r): r is RepositoryRef => r !== undefined);
   }
   const repo = repos[0];
   if (!repo) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseJsonBody, sourceText } from "../../src/bitbucket/json-body.js";
+import { PageItems, parseJsonBody, sourceText } from "../../src/bitbucket/json-body.js";
 import { JsonText } from "../../src/protocol/messages.js";
 import { recordOf } from "../../src/streams/record-data.js";
 
@@ -20,6 +20,12 @@ function trickyPage(items = 600): { values: Record<string, unknown>[] } & Record
   return { pagelen: items, size: 1000, page: 2, values, next: "https://api.example/?page=3&values=[1]" };
 }
 
+/** The body as plain JSON values: a page's lazily parsed items become an array. */
+function parse(text: string, chunkSize: number): unknown {
+  const body = parseJsonBody(chunked(text, chunkSize)) as { values?: unknown } | undefined;
+  return body?.values instanceof PageItems ? { ...body, values: [...body.values] } : body;
+}
+
 function chunked(text: string, size: number): Buffer[] {
   const bytes = Buffer.from(text);
   const chunks: Buffer[] = [];
@@ -34,14 +40,14 @@ test("a large page parses to what JSON.parse gives, however the body is cut into
   assert.ok(Buffer.byteLength(compact) > 128 * 1024, "the page takes the item-by-item path");
   for (const text of [compact, pretty, ` \n${compact}\n `]) {
     for (const size of [1, 3, 7, 1000, 16 * 1024, 65_536, 1 << 30]) {
-      assert.deepEqual(parseJsonBody(chunked(text, size)), page, `chunks of ${size} bytes`);
+      assert.deepEqual(parse(text, size), page, `chunks of ${size} bytes`);
     }
   }
 });
 
 test("each item of a large page keeps the exact text it was parsed from", () => {
   const page = trickyPage();
-  const parsed = parseJsonBody(chunked(JSON.stringify(page), 4096)) as { values: object[] };
+  const parsed = parse(JSON.stringify(page), 4096) as { values: object[] };
   parsed.values.forEach((item, i) => {
     assert.equal(sourceText(item), JSON.stringify(page.values[i]));
   });
@@ -55,8 +61,10 @@ test("an invalid large body gives undefined, like JSON.parse", () => {
     text.replace('},{"uuid":"{7}"', '} {"uuid":"{7}"'), // no comma between items
     text.replace('},{"uuid":"{7}"', '},,{"uuid":"{7}"'),
     text.replace('}],"next"', '},],"next"'), // trailing comma
-    text.replace('"number":3', '"number":3x'), // inside an item
     text.replace('"size":1000', '"size":10 00'), // in the envelope
+    text.replace('"number":3,', '"number":3x,'), // a byte JSON never has outside strings
+    text.replace('"flag":true', '"flag":\u0001true'),
+    text.replace('"name":"quote', '"name":"quo\u0002te'), // a raw control character in a string
     `${text}}`, // trailing garbage
     text.replace('{"uuid":"{9}"', '{"uuid":"{9}'), // an unclosed string
   ];
@@ -64,6 +72,16 @@ test("an invalid large body gives undefined, like JSON.parse", () => {
     assert.throws(() => JSON.parse(body), "the case is really invalid");
     assert.equal(parseJsonBody(chunked(body, 5000)), undefined);
   }
+});
+
+test("an item that passes the page's structure check but is not valid JSON fails when it is reached", () => {
+  // Only bytes JSON allows, in balanced brackets: the scanner cannot tell.
+  const text = JSON.stringify(trickyPage()).replace('"number":3,', '"number":3 4,');
+  const page = parseJsonBody(chunked(text, 5000)) as { values: PageItems };
+  const iterator = page.values[Symbol.iterator]();
+  assert.deepEqual(iterator.next().value, trickyPage().values[0]);
+  assert.deepEqual(iterator.next().value, trickyPage().values[1]);
+  assert.throws(() => iterator.next(), /An item of a page from the API is not valid JSON/);
 });
 
 test("valid large bodies of other shapes parse as JSON.parse does", () => {
@@ -77,18 +95,18 @@ test("valid large bodies of other shapes parse as JSON.parse does", () => {
     { values: [{ a: long }], values2: "x" },
     long,
   ];
-  for (const value of shapes) assert.deepEqual(parseJsonBody(chunked(JSON.stringify(value), 7000)), value);
+  for (const value of shapes) assert.deepEqual(parse(JSON.stringify(value), 7000), value);
 });
 
 test("a small body parses whole", () => {
-  assert.deepEqual(parseJsonBody(chunked('{"values":[{"a":1}],"size":1}', 4)), { values: [{ a: 1 }], size: 1 });
+  assert.deepEqual(parse('{"values":[{"a":1}],"size":1}', 4), { values: [{ a: 1 }], size: 1 });
   assert.equal(parseJsonBody(chunked('{"values":[', 4)), undefined);
   assert.equal(parseJsonBody([]), undefined);
 });
 
 test("a record from a page is the API's text with our fields appended", () => {
   const page = trickyPage();
-  const parsed = parseJsonBody(chunked(JSON.stringify(page), 65_536)) as { values: Record<string, unknown>[] };
+  const parsed = parse(JSON.stringify(page), 65_536) as { values: Record<string, unknown>[] };
   const fields = { repository_uuid: "{r}", repository_full_name: 'acme/"web"' };
   const record = recordOf(parsed.values[3]!, fields);
   assert.ok(record instanceof JsonText);
@@ -103,14 +121,12 @@ test("a record falls back to an object when the text would not do", () => {
   // Not from a page.
   assert.deepEqual(recordOf({ a: 1 }, fields), { a: 1, ...fields });
   // Line breaks between tokens would split the output line.
-  const pretty = parseJsonBody(chunked(JSON.stringify(trickyPage(), null, 1), 65_536)) as { values: Record<string, unknown>[] };
+  const pretty = parse(JSON.stringify(trickyPage(), null, 1), 65_536) as { values: Record<string, unknown>[] };
   assert.deepEqual(recordOf(pretty.values[0]!, fields), { ...pretty.values[0], ...fields });
   // The API already has a field of that name: ours wins, without a duplicate key.
-  const clash = parseJsonBody(
-    chunked(
-      JSON.stringify({ values: Array.from({ length: 2000 }, () => ({ repository_uuid: "api", pad: "x".repeat(100) })) }),
-      65_536,
-    ),
+  const clash = parse(
+    JSON.stringify({ values: Array.from({ length: 2000 }, () => ({ repository_uuid: "api", pad: "x".repeat(100) })) }),
+    65_536,
   ) as { values: Record<string, unknown>[] };
   assert.deepEqual(recordOf(clash.values[0]!, fields), { repository_uuid: "{r}", pad: "x".repeat(100) });
 });
