@@ -25,15 +25,22 @@ describe("large workspaces", () => {
     return result;
   };
 
-  test("without the repositories stream, the listing asks only for the fields it needs", async () => {
+  test("unless the repositories stream reads in full, the listing asks only for the fields it needs", async () => {
+    const listing = () => sim.requests.filter((r) => r.path === `/2.0/repositories/${sim.workspace}`);
+    const trimmed = (r: { query: Record<string, string[]> }) => /values\.uuid.*values\.slug/.test(r.query.fields?.[0] ?? "");
     sim.requests.length = 0;
     await read({}, undefined, ["pipelines"]);
-    const listing = sim.requests.filter((r) => r.path === `/2.0/repositories/${sim.workspace}`);
-    assert.ok(listing.length > 0);
-    for (const r of listing) assert.match(r.query.fields?.[0] ?? "", /values\.uuid.*values\.slug/);
+    assert.ok(listing().length > 0);
+    assert.ok(listing().every(trimmed));
     sim.requests.length = 0;
-    await read({}, undefined, ["repositories", "pipelines"]);
-    assert.ok(sim.requests.filter((r) => r.path === `/2.0/repositories/${sim.workspace}`).every((r) => !r.query.fields));
+    const full = await read({}, undefined, ["repositories", "pipelines"]);
+    assert.ok(listing().every((r) => !r.query.fields));
+    // An incremental repositories stream asks its own BBQL query: the shared listing is trimmed.
+    sim.requests.length = 0;
+    await read({}, stateFileFrom(full.messages), ["repositories", "pipelines"]);
+    const [own, ...shared] = listing().sort((a, b) => Number(trimmed(a)) - Number(trimmed(b)));
+    assert.match(own?.query.q?.[0] ?? "", /^updated_on>=/);
+    assert.ok(shared.length > 0 && shared.every(trimmed));
   });
 
   test("shards split the repositories into disjoint parts that cover the workspace", async () => {

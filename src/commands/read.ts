@@ -38,11 +38,11 @@ export async function read(args: ReadArgs, deps: CommandDeps): Promise<number> {
     out.write(log(level, message)).catch(() => undefined);
   };
   const client = createClient(config, deps, emitLog);
-  const scope = createRepositoryScope(
-    client,
-    config,
-    configured.some((c) => c.stream.name === "repositories"),
+  // The repositories stream reuses the listing's objects when it reads in full (no cursor).
+  const keepListing = configured.some(
+    (c) => c.stream.name === "repositories" && (c.mode === "full_refresh" || !states.get("repositories")?.updated_on),
   );
+  const scope = createRepositoryScope(client, config, keepListing);
   const ctx: ReadContext = { config, client, scope, now, log: emitLog };
   // The workspace streams one by one, then every repository stream in one shared pass.
   const repositoryGroup = configured.flatMap(({ stream, mode }) =>
