@@ -114,12 +114,18 @@ function splitPage(chunks: Buffer[]): { envelope: Buffer[]; items?: string[] } {
     let from = 0;
     const length = chunk.length;
     for (let i = 0; i < length; i++) {
-      const byte = chunk[i]!;
+      let byte = chunk[i]!;
       if (inString) {
-        if (escaped) escaped = false;
-        else if (byte === BACKSLASH) escaped = true;
+        if (escaped) {
+          escaped = false;
+          continue;
+        }
+        // Most bytes are inside strings: skip the ordinary ones in a tight loop.
+        while (byte !== QUOTE && byte !== BACKSLASH && byte >= 0x20 && ++i < length) byte = chunk[i]!;
+        if (i === length) break;
+        if (byte === BACKSLASH) escaped = true;
         else if (byte === QUOTE) inString = false;
-        else if (byte < 0x20) throw new NotAPage();
+        else throw new NotAPage();
       } else if (OUTSIDE_STRINGS[byte] === 0) {
         throw new NotAPage();
       } else if (inValues && depth === 2) {
