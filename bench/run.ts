@@ -1,7 +1,8 @@
 // `npm run bench [-- --repositories N --runs N --latency MS --concurrency N]`: starts the
 // simulator with a generated workspace, runs the built CLI as a subprocess reading its stdout
 // through a pipe, and prints figures for a full read and an incremental re-sync: records,
-// requests made and the minimum possible, wall time, records a second, peak RSS of the connector.
+// requests made and the minimum possible, wall time, records a second, the connector's own CPU
+// time (so that the simulator's share of the two cores does not count), peak RSS of the connector.
 // With no arguments it runs the standard scenarios (latency, CPU, memory at two sizes, idle polling).
 // The simulator runs in a worker thread (its own core); "warm" scenarios read once first so that
 // its lazy data generation is not counted.
@@ -26,6 +27,8 @@ interface Figures {
   records: number;
   requests: number;
   seconds: number;
+  /** The connector's own CPU time (user + system, all its threads). */
+  cpuSeconds: number;
   peakRssMb: number;
   lastStates: string;
   stateBytes: number;
@@ -64,10 +67,14 @@ async function runConnector(sim: RemoteSimulator, scenario: Scenario, state?: st
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   let peakKb = 0;
+  let cpuTicks = 0;
   const sampler = setInterval(() => {
     try {
       const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
       if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
+      // utime and stime, the 14th and 15th fields, in clock ticks (100 a second on Linux).
+      const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      cpuTicks = Math.max(cpuTicks, Number(stat[11]) + Number(stat[12]) || 0);
     } catch {
       /* exited */
     }
@@ -100,6 +107,7 @@ async function runConnector(sim: RemoteSimulator, scenario: Scenario, state?: st
     records,
     requests: (await sim.requestCount()) - requestsBefore,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    cpuSeconds: cpuTicks / 100,
     peakRssMb: peakKb / 1024,
     lastStates: `[${[...lastState.values()].join(",")}]`,
     stateBytes,
@@ -111,7 +119,9 @@ function line(label: string, f: Figures, minimum: number): string {
     f.records / f.seconds,
   )
     .toString()
-    .padStart(7)} records/s  peak RSS ${f.peakRssMb.toFixed(0)} MB  STATE ${(f.stateBytes / 1024).toFixed(0)} KB`;
+    .padStart(7)} records/s  connector CPU ${f.cpuSeconds.toFixed(1)} s${
+    f.records > 0 ? ` (${Math.round(f.records / f.cpuSeconds)} records/CPU-s)` : ""
+  }  peak RSS ${f.peakRssMb.toFixed(0)} MB  STATE ${(f.stateBytes / 1024).toFixed(0)} KB`;
 }
 
 async function bench(s: Scenario): Promise<void> {
