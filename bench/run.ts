@@ -1,4 +1,4 @@
-// `npm run bench [-- --repositories N --runs N --latency MS --concurrency N]`: starts the
+// `npm run bench [-- --repositories N --runs N --latency MS --concurrency N --warm]`: starts the
 // simulator with a generated workspace, runs the built CLI as a subprocess reading its stdout
 // through a pipe, and prints figures for a full read and an incremental re-sync: records,
 // requests made and the minimum possible, wall time, records a second, the connector's own CPU
@@ -188,6 +188,7 @@ const scenarios: Scenario[] = custom
         latencyMs: arg("latency") ?? 0,
         concurrency: arg("concurrency") ?? 4,
         idlePollHours: arg("idle") ?? 0,
+        warm: process.argv.includes("--warm"),
       },
     ]
   : [
