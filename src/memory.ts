@@ -8,7 +8,8 @@
 // - The old generation grows by 20% past what survived the last full GC (V8 picks up to 4x):
 //   what piles up there is short-lived records promoted by chance, not a growing live set.
 // - The young generation stops growing at 16 MB (V8's default goes to 32 MB): it cannot be
-//   capped after start-up, so its growth factor is set to 1 once it has reached that size.
+//   capped after start-up, so its growth factor is 1 while it is at that size, and V8's own 2
+//   whenever V8 has shrunk it (it may, after an idle spell such as a long rate-limit pause).
 import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 
 const YOUNG_GENERATION_BYTES = 16 * 1024 * 1024;
@@ -16,12 +17,13 @@ const YOUNG_GENERATION_BYTES = 16 * 1024 * 1024;
 export function tuneMemory(): void {
   setFlagsFromString("--liftoff-only");
   setFlagsFromString("--heap-growing-percent=20");
-  const watch = setInterval(() => {
+  let capped = false;
+  setInterval(() => {
     const young = getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
-    if (!young || young.space_size >= YOUNG_GENERATION_BYTES) {
-      setFlagsFromString("--semi-space-growth-factor=1");
-      clearInterval(watch);
+    const full = young !== undefined && young.space_size >= YOUNG_GENERATION_BYTES;
+    if (full !== capped) {
+      setFlagsFromString(`--semi-space-growth-factor=${full ? 1 : 2}`);
+      capped = full;
     }
-  }, 50);
-  watch.unref();
+  }, 50).unref();
 }
