@@ -6,10 +6,11 @@
 //
 // Items are parsed as they are iterated (PageItems): a page waiting its turn then holds 100
 // strings rather than 100 object trees, which the garbage collector would copy again and again
-// (a tenth of the CPU of a full read). The scanner checks the page's structure (nesting, strings,
-// the list's punctuation), so a cut-off or garbled body is still retried by the client; an item
-// that passes that check but is not valid JSON fails the read when it is reached. Each item's
-// text is kept (sourceText), so a record can be written without serialising the object again.
+// (about 15% of the CPU of a full read). The scanner checks the page's structure (nesting,
+// strings, the list's punctuation, the bytes JSON allows), so a cut-off or garbled body is still
+// retried by the client; an item that passes those checks but is not valid JSON fails the read
+// when it is reached. Each item's text is kept (sourceText), so a record can be written without
+// serialising the object again.
 
 /** Bodies below this size are parsed whole: their string stays out of the large-object space. */
 const WHOLE_BODY_BYTES = 96 * 1024;
@@ -92,11 +93,11 @@ export class PageItems implements Iterable<unknown> {
 
 /**
  * Walks the bytes once, tracking strings and nesting. Bytes outside the top-level "values" array
- * form the envelope; each item of that array (an object) is cut out and parsed on its own. Only
- * the array's own punctuation is checked here: JSON.parse checks the rest, item by item and in
- * the envelope. Anything unexpected throws NotAPage. One function with its state in locals, and
- * nothing that depends on the shape of a page (a change of shape would send V8 back to slower
- * code): this loop sees every byte of every page.
+ * form the envelope; each item of that array (an object) is cut out and decoded on its own. It
+ * checks the array's punctuation and which bytes appear in and out of strings; JSON.parse checks
+ * the rest (the envelope at once, the items when reached). Anything unexpected throws NotAPage.
+ * One function with its state in locals, and nothing that depends on the shape of a page (a
+ * change of shape would send V8 back to slower code): this loop sees every byte of every page.
  */
 function splitPage(chunks: Buffer[]): { envelope: Buffer[]; items?: string[] } {
   const envelope: Buffer[] = [];
