@@ -1,8 +1,8 @@
 // V8 settings for a long read that streams hundreds of megabytes through a small live heap
 // (about 20 MB). Node's defaults suit servers with memory to spare; here they more than double
 // the peak RSS (about 200 MB against 105 MB with these, for 100,000 runs, at the same CPU time).
-// They can only be set from inside the process, after start-up, so each is one that V8 reads
-// when it needs it:
+// They can only be set from inside the process, after start-up. Node warns that a flag changed
+// then may do nothing or worse, so each of these is a plain value V8 reads when it uses it:
 // - Liftoff only for WebAssembly: undici's HTTP parser (llhttp) is WebAssembly, and optimising
 //   it takes about 35 MB of compiler memory once, for no measurable gain on this workload.
 // - The old generation grows by 20% past what survived the last full GC (V8 picks up to 4x):
