@@ -42,6 +42,17 @@ function exited(child: ChildProcessWithoutNullStreams): Promise<{ code: number |
   });
 }
 
+/** Resolves once the child has printed `count` lines. */
+function linesRead(child: ChildProcessWithoutNullStreams, count: number): Promise<void> {
+  let lines = 0;
+  return new Promise((resolve) => {
+    child.stdout.on("data", (chunk: Buffer) => {
+      for (const byte of chunk) if (byte === 0x0a) lines++;
+      if (lines >= count) resolve();
+    });
+  });
+}
+
 describe("output under pressure", () => {
   let sim: Simulator;
   before(async () => {
@@ -141,13 +152,7 @@ describe("output under pressure", () => {
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const done = exited(child);
     try {
-      let lines = 0;
-      await new Promise<void>((resolve) => {
-        child.stdout.on("data", (chunk: Buffer) => {
-          for (const byte of chunk) if (byte === 0x0a) lines++;
-          if (lines >= 50) resolve();
-        });
-      });
+      await linesRead(child, 50);
       const closedAt = Date.now();
       child.stdout.destroy();
       const { code, signal } = await done;
@@ -176,13 +181,7 @@ describe("output under pressure", () => {
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const done = exited(child);
     try {
-      let lines = 0;
-      await new Promise<void>((resolve) => {
-        child.stdout.on("data", (chunk: Buffer) => {
-          for (const byte of chunk) if (byte === 0x0a) lines++;
-          if (lines >= 50) resolve();
-        });
-      });
+      await linesRead(child, 50);
       // Bitbucket starts answering 429 (the real one for up to an hour); once the connector is
       // in its backoff, its reader goes away.
       const from = sim.requests.length;
