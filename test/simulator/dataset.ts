@@ -18,7 +18,7 @@ import {
   compareRuns,
   completeRun,
   DAY,
-  FRACTION_DIGITS,
+  pendingRun,
   type RepoRecord,
   type RunRecord,
   type RunStatus,
@@ -294,10 +294,9 @@ export class Dataset {
     const requested = opts.state ?? (opts.result ? "COMPLETED" : deploy ? "IN_PROGRESS" : "PENDING");
     const customPattern = opts.pattern ?? (deploy ? `deploy-to-${deploy}` : undefined);
     const buildNumber = runs.reduce((max, r) => Math.max(max, r.buildNumber), 0) + 1;
-    const run: RunRecord = {
+    const run = pendingRun(rng, {
       uuid: rng.uuid(),
       buildNumber,
-      runNumber: 1,
       creator: trigger === "schedule" ? undefined : rng.pick(this.workspace.users),
       target: {
         type: "pipeline_ref_target",
@@ -312,22 +311,10 @@ export class Dataset {
         commit: commitJson(repo.json.full_name, rng.hex(40)),
       },
       trigger,
-      status: { state: "PENDING" },
       createdMs,
-      createdSub: rng.int(0, 999_999),
-      digits: rng.pick(FRACTION_DIGITS),
-      runCreatedMs: createdMs,
-      completedMs: undefined,
-      completedSub: 0,
-      durationSeconds: 0,
-      priorBuildSeconds: 0,
-      buildSecondsUsed: 0,
-      firstSuccessful: false,
-      expired: false,
-      hasVariables: trigger === "manual",
-      cache: undefined,
-      ...(deploy ? { deployEnv: deploy } : {}),
-    };
+    });
+    run.hasVariables = trigger === "manual";
+    if (deploy) run.deployEnv = deploy;
     if (requested === "COMPLETED") {
       const end = Math.max(createdMs, Math.min(createdMs + rng.int(30, 600) * SECOND, now));
       completeRun(run, opts.result ?? "SUCCESSFUL", end, rng, this.workspace.users);

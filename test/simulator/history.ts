@@ -3,7 +3,7 @@
 
 import { commitJson, FEATURE_BRANCHES } from "./fixtures.js";
 import { deriveSeed, Random } from "./random.js";
-import { completeRun, DAY, FRACTION_DIGITS, MINUTE, type RepoRecord, type RunRecord, refKey, SECOND } from "./records.js";
+import { completeRun, DAY, MINUTE, pendingRun, type RepoRecord, type RunRecord, refKey, SECOND } from "./records.js";
 import type { AccountJson, PipelineTargetJson, TriggerKind } from "./types.js";
 
 export interface HistoryContext {
@@ -62,28 +62,8 @@ function generateRun(
   ] as const);
   const target = generateTarget(repo, rng, trigger);
   const creator = trigger === "schedule" && rng.chance(0.6) ? undefined : rng.pick(ctx.users);
-  const run: RunRecord = {
-    uuid: rng.uuid(),
-    buildNumber,
-    runNumber: 1,
-    creator,
-    target,
-    trigger,
-    status: { state: "PENDING" },
-    createdMs,
-    createdSub: rng.int(0, 999_999),
-    digits: rng.pick(FRACTION_DIGITS),
-    runCreatedMs: createdMs,
-    completedMs: undefined,
-    completedSub: 0,
-    durationSeconds: 0,
-    priorBuildSeconds: 0,
-    buildSecondsUsed: 0,
-    firstSuccessful: false,
-    expired: false,
-    hasVariables: trigger === "manual" && rng.chance(0.5),
-    cache: undefined,
-  };
+  const run = pendingRun(rng, { uuid: rng.uuid(), buildNumber, creator, target, trigger, createdMs });
+  run.hasVariables = trigger === "manual" && rng.chance(0.5);
   if (live) {
     const kind = rng.weighted([
       ["PENDING", 25],

@@ -57,6 +57,30 @@ export interface RunRecord {
   deployEnv?: DeployEnvironment;
 }
 
+/** A new run, PENDING: what generation and addRun share. Draws its timestamp digits from `rng`. */
+export function pendingRun(
+  rng: Random,
+  run: Pick<RunRecord, "uuid" | "buildNumber" | "creator" | "target" | "trigger" | "createdMs">,
+): RunRecord {
+  return {
+    ...run,
+    runNumber: 1,
+    status: { state: "PENDING" },
+    createdSub: rng.int(0, 999_999),
+    digits: rng.pick(FRACTION_DIGITS),
+    runCreatedMs: run.createdMs,
+    completedMs: undefined,
+    completedSub: 0,
+    durationSeconds: 0,
+    priorBuildSeconds: 0,
+    buildSecondsUsed: 0,
+    firstSuccessful: false,
+    expired: false,
+    hasVariables: false,
+    cache: undefined,
+  };
+}
+
 export type StepKind = "build" | "lint" | "test" | "combined" | "integration" | "scan" | "publish" | "deploy";
 
 export type StepStatus =
