@@ -322,9 +322,7 @@ function listPipelines(ctx: ApiContext, req: ApiRequest, repo: RepoRecord): SimR
 function getPipeline(ctx: ApiContext, repo: RepoRecord, id: string): SimResponse {
   const run = /^\{[0-9a-fA-F-]{36}\}$/.test(id) ? ctx.dataset.findRun(repo, id) : undefined;
   if (!run) {
-    return pipelinesError(404, "Not found", "result-service.pipeline.not-found", `Pipeline with uuid ${id} not found`, {
-      uuid: id,
-    });
+    return uuidNotFound("result-service", "pipeline", id);
   }
   return rawJson(200, ctx.dataset.runJsonBytes(repo, run));
 }
@@ -424,23 +422,24 @@ function oneObject(req: ApiRequest, item: object): SimResponse {
   return json(200, item);
 }
 
+/** The Pipelines services' 404 for an object asked by uuid, e.g. ("result-service", "step", id). */
+function uuidNotFound(service: string, kind: string, id: string): SimResponse {
+  const label = kind.charAt(0).toUpperCase() + kind.slice(1);
+  return pipelinesError(404, "Not found", `${service}.${kind}.not-found`, `${label} with uuid ${id} not found`, { uuid: id });
+}
+
 const BRACED_UUID = /^\{[0-9a-fA-F-]{36}\}$/;
 
 function steps(ctx: ApiContext, req: ApiRequest, repo: RepoRecord, pipelineId: string, stepId: string | undefined): SimResponse {
   const run = BRACED_UUID.test(pipelineId) ? ctx.dataset.findRun(repo, pipelineId) : undefined;
   if (!run) {
-    return pipelinesError(404, "Not found", "result-service.pipeline.not-found", `Pipeline with uuid ${pipelineId} not found`, {
-      uuid: pipelineId,
-    });
+    return uuidNotFound("result-service", "pipeline", pipelineId);
   }
   const all = ctx.dataset.renderSteps(repo, run);
   if (stepId === undefined) return pagedObjects(ctx, req, all, "paging");
   const key = stepId.toLowerCase();
   const found = BRACED_UUID.test(stepId) ? all.find((s) => s.uuid === key) : undefined;
-  if (!found)
-    return pipelinesError(404, "Not found", "result-service.step.not-found", `Step with uuid ${stepId} not found`, {
-      uuid: stepId,
-    });
+  if (!found) return uuidNotFound("result-service", "step", stepId);
   return oneObject(req, found);
 }
 
@@ -451,14 +450,7 @@ function listEnvironments(ctx: ApiContext, req: ApiRequest, repo: RepoRecord): S
 function getEnvironment(ctx: ApiContext, req: ApiRequest, repo: RepoRecord, id: string): SimResponse {
   const key = id.toLowerCase();
   const found = ctx.dataset.renderEnvironments(repo).find((e) => e.uuid === key);
-  if (!found)
-    return pipelinesError(
-      404,
-      "Not found",
-      "environment-service.environment.not-found",
-      `Environment with uuid ${id} not found`,
-      { uuid: id },
-    );
+  if (!found) return uuidNotFound("environment-service", "environment", id);
   return oneObject(req, found);
 }
 
@@ -470,10 +462,7 @@ function listDeployments(ctx: ApiContext, req: ApiRequest, repo: RepoRecord): Si
 function getDeployment(ctx: ApiContext, req: ApiRequest, repo: RepoRecord, id: string): SimResponse {
   const key = id.toLowerCase();
   const found = ctx.dataset.renderDeployments(repo).find((d) => d.uuid === key);
-  if (!found)
-    return pipelinesError(404, "Not found", "deployment-service.deployment.not-found", `Deployment with uuid ${id} not found`, {
-      uuid: id,
-    });
+  if (!found) return uuidNotFound("deployment-service", "deployment", id);
   return oneObject(req, found);
 }
 
