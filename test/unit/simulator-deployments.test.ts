@@ -82,6 +82,18 @@ function rowFor(sim: Simulator, slug: string, stepUuid: string): DeploymentJson 
   return row;
 }
 
+/** Steps before the k-th all succeeded; the ones after it are all `after`. */
+function assertAround(results: string[], k: number, after: string, label: string): void {
+  assert.ok(
+    results.slice(0, k).every((r) => r === "SUCCESSFUL"),
+    `${label}: ${results.join(",")}`,
+  );
+  assert.ok(
+    results.slice(k + 1).every((r) => r === after),
+    `${label}: ${results.join(",")}`,
+  );
+}
+
 /** Asserts a run's steps agree with the run's state (reference §5 + the brief). */
 function assertStepsMatchRun(run: PipelineJson, steps: StepJson[]): void {
   const label = `#${run.build_number} ${run.state.name}/${run.state.stage?.name ?? run.state.result?.name ?? ""}`;
@@ -97,14 +109,7 @@ function assertStepsMatchRun(run: PipelineJson, steps: StepJson[]): void {
     const k = results.indexOf("IN_PROGRESS");
     assert.ok(k >= 0, `${label}: ${results.join(",")}`);
     assert.equal(results.filter((r) => r === "IN_PROGRESS").length, 1, label);
-    assert.ok(
-      results.slice(0, k).every((r) => r === "SUCCESSFUL"),
-      `${label}: ${results.join(",")}`,
-    );
-    assert.ok(
-      results.slice(k + 1).every((r) => r === "PENDING"),
-      `${label}: ${results.join(",")}`,
-    );
+    assertAround(results, k, "PENDING", label);
   } else if (st.name === "IN_PROGRESS") {
     const stage = st.stage?.name ?? "";
     const k = steps.findIndex((s) => s.state.stage?.name === stage);
@@ -114,14 +119,7 @@ function assertStepsMatchRun(run: PipelineJson, steps: StepJson[]): void {
     assert.equal(waiting?.state.stage?.type, `pipeline_step_state_pending_${stage.toLowerCase()}`);
     if (stage === "PAUSED")
       assert.equal(waiting?.trigger.type, "pipeline_step_trigger_manual", `${label}: a paused run waits on a manual step`);
-    assert.ok(
-      results.slice(0, k).every((r) => r === "SUCCESSFUL"),
-      `${label}: ${results.join(",")}`,
-    );
-    assert.ok(
-      results.slice(k + 1).every((r) => r === "PENDING"),
-      `${label}: ${results.join(",")}`,
-    );
+    assertAround(results, k, "PENDING", label);
   } else {
     const result = st.result?.name ?? "";
     if (result === "SUCCESSFUL")
@@ -132,14 +130,7 @@ function assertStepsMatchRun(run: PipelineJson, steps: StepJson[]): void {
     else {
       const f = results.indexOf(result);
       assert.ok(f >= 0, `${label}: ${results.join(",")}`);
-      assert.ok(
-        results.slice(0, f).every((r) => r === "SUCCESSFUL"),
-        `${label}: ${results.join(",")}`,
-      );
-      assert.ok(
-        results.slice(f + 1).every((r) => r === "NOT_RUN"),
-        `${label}: ${results.join(",")}`,
-      );
+      assertAround(results, f, "NOT_RUN", label);
       if (result === "ERROR") assert.equal(typeof steps[f]?.state.result?.error?.key, "string");
     }
   }
