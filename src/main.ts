@@ -10,9 +10,9 @@ import { secretsRedactor } from "./redact.js";
 tuneMemory();
 const argv = process.argv.slice(2);
 const redact = secretsRedactor(argv);
-const out = createWriter(process.stdout, redact);
+const out = createWriter(process.stdout, redact.bytes);
 const stderr = (text: string): void => {
-  process.stderr.write(redact(text));
+  process.stderr.write(redact.text(text));
 };
 
 process.exitCode = await runCli(

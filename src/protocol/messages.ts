@@ -6,9 +6,20 @@ export type StreamStatus = "STARTED" | "RUNNING" | "COMPLETE" | "INCOMPLETE";
 export type LogLevel = "FATAL" | "ERROR" | "WARN" | "INFO" | "DEBUG" | "TRACE";
 export type JsonObject = Record<string, unknown>;
 
-/** A record's data or a state already serialised: the JSON text of one object, without line breaks. */
+/**
+ * A record's data or a state already serialised: the JSON text of one object, without line
+ * breaks, in pieces (strings, or UTF-8 bytes as the API sent them) written one after the other.
+ */
 export class JsonText {
-  constructor(readonly text: string) {}
+  readonly parts: readonly (string | Uint8Array)[];
+
+  constructor(...parts: (string | Uint8Array)[]) {
+    this.parts = parts;
+  }
+
+  get text(): string {
+    return this.parts.map((p) => (typeof p === "string" ? p : Buffer.from(p.buffer, p.byteOffset, p.length).toString())).join("");
+  }
 }
 
 export type RecordData = JsonObject | JsonText;

@@ -13,8 +13,8 @@ export const pipelines: RepositoryStream = {
   followsRuns: true,
   parseState: runsStateParser("pipelines", "created_on"),
   open: (pass) => ({
-    async *onRun(run) {
-      yield recordOf(run.raw, { repository_uuid: pass.repo.uuid, repository_full_name: pass.repo.full_name });
-    },
+    onRun: (run) => [
+      recordOf(run.source ?? run.raw, { repository_uuid: pass.repo.uuid, repository_full_name: pass.repo.full_name }),
+    ],
   }),
 };

@@ -1,18 +1,20 @@
 // A record is the API's object plus a few fields of ours. When the object came from a page, the
-// record is the text the API sent with those fields appended: serialising every run again would
-// cost about as much CPU as parsing it did.
-import { sourceText } from "../bitbucket/json-body.js";
+// record is the bytes the API sent with those fields appended: parsing every run and serialising
+// it again would cost several times what the rest of a sync does.
+import { JsonItem, sourceOf } from "../bitbucket/json-body.js";
 import { type JsonObject, JsonText, type RecordData } from "../protocol/messages.js";
 
-/** `raw` with `fields` added (they win over the API's own, as in an object spread). */
-export function recordOf(raw: JsonObject, fields: Record<string, string> = {}): RecordData {
-  const text = sourceText(raw);
-  // A line break in the text is whitespace between tokens: it would split the output line.
-  if (text === undefined || text.includes("\n") || text.includes("\r") || Object.keys(fields).some((k) => k in raw)) {
-    return { ...raw, ...fields };
+/** `source` with `fields` added (they win over the API's own, as in an object spread). */
+export function recordOf(source: JsonObject | JsonItem, fields: Record<string, string> = {}): RecordData {
+  const item = source instanceof JsonItem ? source : sourceOf(source);
+  const names = Object.keys(fields);
+  // A line break between tokens would split the output line; a field of the same name would be
+  // a duplicate key.
+  if (item === undefined || item.hasLineBreaks() || names.some((name) => item.has(name))) {
+    return { ...(source instanceof JsonItem ? source.value() : source), ...fields };
   }
-  const extra = JSON.stringify(fields);
-  if (extra === "{}") return new JsonText(text);
-  const open = text.slice(0, text.lastIndexOf("}")).trimEnd();
-  return new JsonText(`${open}${open.endsWith("{") ? "" : ","}${extra.slice(1)}`);
+  if (names.length === 0) return new JsonText(item.bytes());
+  const extra = JSON.stringify(fields).slice(1);
+  // Up to the item's closing brace.
+  return new JsonText(item.bytes(item.end - 1), item.memberCount > 0 ? `,${extra}` : extra);
 }

@@ -3,7 +3,7 @@
 // updated_on), newest first so that a repository updated mid-walk shifts rows down (a duplicate)
 // rather than up (a loss); the cursor is therefore saved once, at the end.
 import { normaliseTimestamp } from "../bitbucket/timestamps.js";
-import type { JsonObject } from "../protocol/messages.js";
+import type { JsonObject, RecordData } from "../protocol/messages.js";
 import { cursorFrom, laterCursor } from "./cursor.js";
 import { recordOf } from "./record-data.js";
 import { toRepositoryRef, workspaceRepositories } from "./repository-scope.js";
@@ -30,13 +30,15 @@ export const repositories: WorkspaceStream = {
           yield await ctx.scope.takeRaw();
         })();
     for await (const values of pages) {
+      const records: RecordData[] = [];
       for (const raw of values) {
         const ref = toRepositoryRef(raw);
         if (!ref || !ctx.scope.includes(ref)) continue;
         if (since && ref.updatedOn && ref.updatedOn <= since) continue;
         if (ref.updatedOn) newest = laterCursor(newest, ref.updatedOn);
-        yield { record: recordOf(raw as JsonObject) };
+        records.push(recordOf(raw as JsonObject));
       }
+      if (records.length > 0) yield { records };
     }
     yield { checkpoint: newest ? { updated_on: newest } : {} };
   },

@@ -21,10 +21,11 @@ export interface ReadContext {
 }
 
 /**
- * A stream yields records; checkpoints (its whole state, covering every record before it); and
- * estimates of its total rows, for progress.
+ * A stream yields records (in batches: each hop of an async generator costs more than writing
+ * a record does); checkpoints (its whole state, covering every record before it); and estimates
+ * of its total rows, for progress.
  */
-export type StreamOutput = { record: RecordData } | { checkpoint: JsonObject } | { estimate: number };
+export type StreamOutput = { records: RecordData[] } | { checkpoint: JsonObject } | { estimate: number };
 
 interface StreamBase {
   name: string;
@@ -42,8 +43,11 @@ export interface WorkspaceStream extends StreamBase {
 
 /** What a repository stream does within one repository's pass. */
 export interface RepositoryReader {
-  /** A run this stream acts on (new since its cursor, or watched and changed); may yield records. */
-  onRun?(run: Run): AsyncIterable<RecordData> | undefined;
+  /**
+   * A run this stream acts on (new since its cursor, or watched and changed): its records, at
+   * once (an array) or as requests fetch them (an async iterable).
+   */
+  onRun?(run: Run): RecordData[] | AsyncIterable<RecordData> | undefined;
   /** After the runs: records that need the whole pass (e.g. deployments, environments). */
   finish?(): AsyncIterable<RecordData>;
 }

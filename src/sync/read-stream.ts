@@ -1,7 +1,7 @@
 // The one loop from streams' outputs to protocol messages: STARTED, RUNNING at the first output,
 // records, a STATE (with the count of records it covers) after each checkpoint, COMPLETE. A
 // group of streams read in one pass shares the loop; each stream keeps its own counts.
-import { estimate, JsonText, record, streamState, streamStatus } from "../protocol/messages.js";
+import { estimate, JsonText, streamState, streamStatus } from "../protocol/messages.js";
 import type { MessageWriter } from "../protocol/writer.js";
 import type { StreamOutput } from "../streams/stream.js";
 
@@ -21,9 +21,9 @@ export async function writeStreams(
       s.running = true;
       await out.write(streamStatus(output.stream, "RUNNING", now()));
     }
-    if ("record" in output) {
-      await out.write(record(output.stream, output.record, now()));
-      s.recordsSinceState++;
+    if ("records" in output) {
+      await out.writeRecords(output.stream, output.records, now());
+      s.recordsSinceState += output.records.length;
     } else if ("estimate" in output) {
       await out.write(estimate(output.stream, output.estimate, now()));
     } else {

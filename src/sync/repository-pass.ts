@@ -3,6 +3,7 @@
 // each stream's RunTracker says which runs it acts on, watched unfinished runs are fetched by
 // uuid once, and per-repository lookups (environments, deployments, steps) are fetched at most
 // once. Repositories are read concurrently; their outputs come out in repository order.
+import { PageItems } from "../bitbucket/json-body.js";
 import { numberedPages } from "../bitbucket/paginate.js";
 import { normaliseTimestamp, timestampFromMillis, timestampMillis } from "../bitbucket/timestamps.js";
 import type { JsonObject, RecordData } from "../protocol/messages.js";
@@ -98,10 +99,11 @@ export async function* readRepositoryStreams(
       ),
   );
   let index = 0;
-  for await (const output of inOrder(passes, ctx.config.concurrency, 2 * ctx.config.pageSize)) {
+  // Each repository may run two batches (pages) ahead of the output.
+  for await (const output of inOrder(passes, ctx.config.concurrency, 2)) {
     if ("item" in output) {
       if ("size" in output.item) progress.sized(output.item.size);
-      else yield { stream: output.item.stream, record: output.item.record };
+      else yield { stream: output.item.stream, records: output.item.records };
       continue;
     }
     const repo = polled[index++]!;
@@ -141,7 +143,10 @@ function isDue(ctx: ReadContext, repo: RepositoryRef, entry: RepositoryRunsState
   return timestampMillis(polledAt) <= ctx.now() - hours * 3_600_000;
 }
 
-type PassItem = { stream: string; record: RecordData } | { size: number };
+type PassItem = { stream: string; records: RecordData[] } | { size: number };
+
+/** Records of a stream's finish() go out in batches of this many. */
+const FINISH_BATCH = 100;
 
 /**
  * One repository for every stream of the group: walk runs newest first down to the oldest point
@@ -167,10 +172,22 @@ async function* readRepository(
   }));
   const followers = members.filter((m) => m.tracker);
 
-  async function* act(run: Run): AsyncGenerator<PassItem> {
+  /** Each stream's records of these runs: one batch, and one more per run whose records took requests. */
+  async function* act(runs: Run[]): AsyncGenerator<PassItem> {
     for (const m of followers) {
-      const records = m.tracker!.see(run) ? m.reader.onRun?.(run) : undefined;
-      if (records) for await (const record of records) yield { stream: m.stream.name, record };
+      let records: RecordData[] = [];
+      for (const run of runs) {
+        const made = m.tracker!.see(run) ? m.reader.onRun?.(run) : undefined;
+        if (!made) continue;
+        if (Array.isArray(made)) {
+          records.push(...made);
+          continue;
+        }
+        for await (const record of made) records.push(record);
+        if (records.length > 0) yield { stream: m.stream.name, records };
+        records = [];
+      }
+      if (records.length > 0) yield { stream: m.stream.name, records };
     }
   }
 
@@ -181,7 +198,7 @@ async function* readRepository(
     let step = await walk.next();
     for (; !step.done; step = await walk.next()) {
       if ("size" in step.value) yield step.value;
-      else yield* act(step.value);
+      else yield* act(step.value.runs);
     }
     if (step.value === "not_found") {
       ctx.log("WARN", `Skipped ${repo.full_name}: its pipelines are not found (404: deleted, or Pipelines not enabled).`);
@@ -194,26 +211,34 @@ async function* readRepository(
         ctx.log("WARN", `Run ${uuid} of ${repo.full_name} is gone (404): no longer watched.`);
         continue;
       }
-      yield* act(run);
+      yield* act([run]);
     }
   }
   for (const m of members) {
     if (!m.reader.finish) continue;
-    for await (const record of m.reader.finish()) yield { stream: m.stream.name, record };
+    let records: RecordData[] = [];
+    for await (const record of m.reader.finish()) {
+      records.push(record);
+      if (records.length < FINISH_BATCH) continue;
+      yield { stream: m.stream.name, records };
+      records = [];
+    }
+    if (records.length > 0) yield { stream: m.stream.name, records };
   }
   return members.map((m) => m.tracker?.next());
 }
 
 /**
- * A repository's runs, newest first, down to `until` (or start_date). The connector builds the
- * page URLs (the API's `next` drops `sort`) and skips rows that pages shifted (runs arriving
- * mid-walk push every row down). Also reports the repository's run count from the first page.
+ * A repository's runs, newest first, down to `until` (or start_date), a page at a time. The
+ * connector builds the page URLs (the API's `next` drops `sort`) and skips rows that pages
+ * shifted (runs arriving mid-walk push every row down). Also reports the repository's run count
+ * from the first page.
  */
 async function* walkRuns(
   ctx: ReadContext,
   pass: RepositoryPass,
   until: string | undefined,
-): AsyncGenerator<Run | { size: number }, "done" | "not_found"> {
+): AsyncGenerator<{ runs: Run[] } | { size: number }, "done" | "not_found"> {
   const start = ctx.config.startDate;
   const boundary = { oldest: undefined as string | undefined, uuids: new Set<string>() };
   const pages = numberedPages(ctx.client, pass.path("/pipelines"), { sort: "-created_on" }, ctx.config.pageSize, [404]);
@@ -221,7 +246,9 @@ async function* walkRuns(
   for (let first = true; !step.done; step = await pages.next(), first = false) {
     if (first && step.value.size !== undefined) yield { size: step.value.size };
     let reachedEnd = false;
-    for (const raw of step.value.values) {
+    const runs: Run[] = [];
+    const values = step.value.values;
+    for (const raw of values instanceof PageItems ? values.views() : values) {
       const run = describeRun(raw);
       if (!run) {
         ctx.log("WARN", `Skipped a run without a uuid in ${pass.repo.full_name}.`);
@@ -243,8 +270,9 @@ async function* walkRuns(
         }
         if (until !== undefined && created <= until) reachedEnd = true;
       }
-      yield run;
+      runs.push(run);
     }
+    if (runs.length > 0) yield { runs };
     if (reachedEnd) {
       await pages.return(undefined);
       return "done";

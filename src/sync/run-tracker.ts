@@ -9,6 +9,7 @@
 //     MAX_UNFINISHED_PER_REPOSITORY of them (the newest);
 //   - finished runs created within the look-back window (config lookback_hours).
 // A run is acted on when it is newer than the cursor, or watched and changed.
+import { JsonItem, sourceOf } from "../bitbucket/json-body.js";
 import { normaliseTimestamp, timestampFromMillis } from "../bitbucket/timestamps.js";
 import { InputError } from "../errors.js";
 import type { JsonObject } from "../protocol/messages.js";
@@ -42,26 +43,51 @@ export interface Run {
   createdOn: string | undefined;
   fingerprint: string;
   finished: boolean;
-  raw: JsonObject;
+  /** The API's object, parsed on first use. */
+  readonly raw: JsonObject;
+  /** The run's bytes, when it came from a page (a record is written from them). */
+  source: JsonItem | undefined;
 }
 
-/** What changes when a run changes: state, stage or result, and run_number (re-runs). */
-export function describeRun(raw: unknown): Run | undefined {
-  const run = raw as {
-    uuid?: unknown;
-    created_on?: unknown;
-    run_number?: unknown;
-    state?: { name?: unknown; stage?: { name?: unknown }; result?: { name?: unknown } };
-  } | null;
-  if (!run || typeof run.uuid !== "string") return undefined;
-  const state = typeof run.state?.name === "string" ? run.state.name : "UNKNOWN";
-  const detail = run.state?.result?.name ?? run.state?.stage?.name ?? "";
+/**
+ * A run from a page (a JsonItem: only the fields below are parsed) or a parsed object. What
+ * changes when a run changes: state, stage or result, and run_number (re-runs).
+ */
+export function describeRun(source: unknown): Run | undefined {
+  if (source instanceof JsonItem)
+    return runOf(
+      (name) => source.get(name),
+      () => source.value(),
+      source,
+    );
+  if (!source || typeof source !== "object") return undefined;
+  const raw = source as JsonObject;
+  return runOf(
+    (name) => raw[name],
+    () => raw,
+    sourceOf(raw),
+  );
+}
+
+function runOf(field: (name: string) => unknown, parse: () => JsonObject, source: JsonItem | undefined): Run | undefined {
+  const uuid = field("uuid");
+  if (typeof uuid !== "string") return undefined;
+  const created = field("created_on");
+  const runNumber = field("run_number");
+  const state = field("state") as { name?: unknown; stage?: { name?: unknown }; result?: { name?: unknown } } | null;
+  const name = typeof state?.name === "string" ? state.name : "UNKNOWN";
+  const detail = state?.result?.name ?? state?.stage?.name ?? "";
+  let raw: JsonObject | undefined;
   return {
-    uuid: run.uuid,
-    createdOn: typeof run.created_on === "string" ? normaliseTimestamp(run.created_on) : undefined,
-    fingerprint: `${state}:${typeof detail === "string" ? detail : ""}:${typeof run.run_number === "number" ? run.run_number : ""}`,
-    finished: state === "COMPLETED",
-    raw: run as JsonObject,
+    uuid,
+    createdOn: typeof created === "string" ? normaliseTimestamp(created) : undefined,
+    fingerprint: `${name}:${typeof detail === "string" ? detail : ""}:${typeof runNumber === "number" ? runNumber : ""}`,
+    finished: name === "COMPLETED",
+    get raw() {
+      raw ??= parse();
+      return raw;
+    },
+    source,
   };
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { PageItems, parseJsonBody, sourceText } from "../../src/bitbucket/json-body.js";
+import { PageItems, parseJsonBody, sourceOf } from "../../src/bitbucket/json-body.js";
 import { JsonText } from "../../src/protocol/messages.js";
 import { recordOf } from "../../src/streams/record-data.js";
 
@@ -41,6 +41,8 @@ test("a large page parses to what JSON.parse gives, however the body is cut into
   for (const text of [compact, pretty, ` \n${compact}\n `]) {
     for (const size of [1, 3, 7, 1000, 16 * 1024, 65_536, 1 << 30]) {
       assert.deepEqual(parse(text, size), page, `chunks of ${size} bytes`);
+      const scanned = parseJsonBody(chunked(text, size)) as { values: unknown };
+      assert.ok(scanned.values instanceof PageItems, `chunks of ${size} bytes: scanned, not parsed whole`);
     }
   }
 });
@@ -49,7 +51,7 @@ test("each item of a large page keeps the exact text it was parsed from", () => 
   const page = trickyPage();
   const parsed = parse(JSON.stringify(page), 4096) as { values: object[] };
   parsed.values.forEach((item, i) => {
-    assert.equal(sourceText(item), JSON.stringify(page.values[i]));
+    assert.equal(sourceOf(item)?.bytes().toString(), JSON.stringify(page.values[i]));
   });
 });
 
@@ -74,14 +76,94 @@ test("an invalid large body gives undefined, like JSON.parse", () => {
   }
 });
 
-test("an item that passes the page's structure check but is not valid JSON fails when it is reached", () => {
-  // Only bytes JSON allows, in balanced brackets: the scanner cannot tell.
-  const text = JSON.stringify(trickyPage()).replace('"number":3,', '"number":3 4,');
-  const page = parseJsonBody(chunked(text, 5000)) as { values: PageItems };
-  const iterator = page.values[Symbol.iterator]();
-  assert.deepEqual(iterator.next().value, trickyPage().values[0]);
-  assert.deepEqual(iterator.next().value, trickyPage().values[1]);
-  assert.throws(() => iterator.next(), /An item of a page from the API is not valid JSON/);
+test("a large body invalid anywhere, even deep inside an item, gives undefined", () => {
+  const text = JSON.stringify(trickyPage());
+  const inItem = [
+    ['"number":3,', '"number":3 4,'], // two values
+    ['"number":3,', '"number":03,'],
+    ['"number":3,', '"number":3.,'],
+    ['"number":3,', '"number":-,'],
+    ['"number":3,', '"number":1e,'],
+    ['"number":3,', '"number":+3,'],
+    ['"flag":true', '"flag":tru'],
+    ['"flag":true', '"flag":truee'],
+    ['"nothing":null', '"nothing":nul'],
+    ['"nothing":null', '"nothing" null'], // no colon
+    ['"nothing":null', "nothing:null"], // a key that is not a string
+    ['"empty":{}', '"empty":{,}'],
+    ['"empty":{}', '"empty":{"a"}'],
+    ['"empty":{}', '"empty":[1,]'],
+    ['"empty":{}', '"empty":{]'],
+    ['a \\"quoted\\"', "a \\q"], // an escape JSON does not have
+    ['a \\"quoted\\"', "a \\u12G4"],
+  ];
+  for (const [from, to] of inItem) {
+    const body = text.replace(from!, to!);
+    assert.notEqual(body, text, `${from} is in the page`);
+    assert.throws(() => JSON.parse(body), `${to} is really invalid`);
+    assert.equal(parseJsonBody(chunked(body, 5000)), undefined, to);
+  }
+});
+
+test("the scanner agrees with JSON.parse on thousands of damaged pages", () => {
+  const text = JSON.stringify(trickyPage(150));
+  const pool = Buffer.from('{}[],:"\\ 0123456789-+.eEtrufalsnx\u0001');
+  let seed = 7;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  for (let round = 0; round < 3000; round++) {
+    const bytes = Buffer.from(text);
+    // One to three bytes replaced, deleted or inserted, anywhere.
+    let body = bytes;
+    for (let k = 1 + random(3); k > 0; k--) {
+      const at = random(body.length);
+      const by = pool.subarray(random(pool.length)).subarray(0, 1);
+      const edit = random(3);
+      body =
+        edit === 0
+          ? Buffer.concat([body.subarray(0, at), by, body.subarray(at + 1)])
+          : edit === 1
+            ? Buffer.concat([body.subarray(0, at), body.subarray(at + 1)])
+            : Buffer.concat([body.subarray(0, at), by, body.subarray(at)]);
+    }
+    let expected: unknown;
+    try {
+      expected = JSON.parse(body.toString());
+    } catch {
+      expected = undefined;
+    }
+    assert.deepEqual(parse(body.toString(), 1 + random(9000)), expected, `round ${round}`);
+  }
+});
+
+test("an item's members are read without parsing the item, as JSON.parse would read them", () => {
+  const values = Array.from({ length: 300 }, (_, i) => ({
+    uuid: `{${i}}`,
+    created_on: "2025-01-02T03:04:05.123Z",
+    run_number: i,
+    state: { name: "COMPLETED", result: { name: "SUCCESSFUL" } },
+    text: 'with "quotes" and \\ and \u00e9',
+    spaced: 1,
+  }));
+  const text = JSON.stringify({ values })
+    .replaceAll('"spaced":1', '"spaced" :  1 ')
+    .replace('"uuid":"{5}"', '"uuid":"{5}","uuid":"{last wins}"')
+    .replace('"uuid":"{6}"', '"\\u0075uid":"{6}"');
+  const page = parseJsonBody(chunked(text, 3000)) as { values: PageItems };
+  const items = page.values.views();
+  assert.equal(items.length, 300);
+  assert.equal(items[0]!.get("uuid"), "{0}");
+  assert.deepEqual(items[0]!.get("state"), values[0]!.state);
+  assert.equal(items[0]!.get("run_number"), 0);
+  assert.equal(items[0]!.get("text"), values[0]!.text);
+  assert.equal(items[0]!.get("spaced"), 1);
+  assert.equal(items[0]!.get("missing"), undefined);
+  assert.equal(items[0]!.has("missing"), false);
+  assert.equal(items[5]!.get("uuid"), "{last wins}");
+  assert.equal(items[6]!.get("uuid"), "{6}", "an escaped key still matches");
+  assert.deepEqual(items[7]!.value(), values[7]);
 });
 
 test("valid large bodies of other shapes parse as JSON.parse does", () => {
@@ -129,4 +211,16 @@ test("a record falls back to an object when the text would not do", () => {
     65_536,
   ) as { values: Record<string, unknown>[] };
   assert.deepEqual(recordOf(clash.values[0]!, fields), { repository_uuid: "{r}", pad: "x".repeat(100) });
+});
+
+test("bytes that are not UTF-8 are read as JSON.parse reads the decoded text", () => {
+  const text = JSON.stringify(trickyPage());
+  const at = text.indexOf("quote");
+  const bytes = Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from([0xff, 0xc3]), Buffer.from(text.slice(at))]);
+  for (const size of [7, 4096]) {
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+    const body = parseJsonBody(chunks) as { values: unknown };
+    assert.deepEqual(body, JSON.parse(bytes.toString("utf8")));
+  }
 });
