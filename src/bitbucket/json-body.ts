@@ -69,6 +69,9 @@ const NUMBER_ENDS = new Uint8Array(9);
   for (const state of [S.Zero, S.Integer, S.Fraction, S.Exponent]) NUMBER_ENDS[state] = 1;
 }
 
+/** The open objects and lists of the body being scanned (one at a time: scanning is synchronous). */
+const CONTAINERS = new Uint8Array(MAX_DEPTH);
+
 /** Not JSON, or JSON of a shape the scanner leaves to JSON.parse. */
 class Unscannable extends Error {}
 
@@ -300,7 +303,7 @@ interface ItemPlace {
  * with its state in locals: it sees every byte of every page.
  */
 function scanJson(chunks: Buffer[]): { valuesOpen: number; valuesClose: number; items: ItemPlace[]; members: number[] } {
-  const containers = new Uint8Array(MAX_DEPTH);
+  const containers = CONTAINERS;
   let depth = 0;
   let expect: number = Expect.Value;
   let token: number = Token.None;

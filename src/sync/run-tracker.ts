@@ -54,41 +54,48 @@ export interface Run {
  * changes when a run changes: state, stage or result, and run_number (re-runs).
  */
 export function describeRun(source: unknown): Run | undefined {
-  if (source instanceof JsonItem)
-    return runOf(
-      (name) => source.get(name),
-      () => source.value(),
-      source,
-    );
-  if (!source || typeof source !== "object") return undefined;
-  const raw = source as JsonObject;
-  return runOf(
-    (name) => raw[name],
-    () => raw,
-    sourceOf(raw),
+  const item = source instanceof JsonItem ? source : undefined;
+  if (!item && (!source || typeof source !== "object")) return undefined;
+  const object = item ? undefined : (source as JsonObject);
+  const uuid = fieldOf(item, object, "uuid");
+  if (typeof uuid !== "string") return undefined;
+  const created = fieldOf(item, object, "created_on");
+  const runNumber = fieldOf(item, object, "run_number");
+  const state = fieldOf(item, object, "state") as {
+    name?: unknown;
+    stage?: { name?: unknown };
+    result?: { name?: unknown };
+  } | null;
+  const name = typeof state?.name === "string" ? state.name : "UNKNOWN";
+  const detail = state?.result?.name ?? state?.stage?.name ?? "";
+  return new DescribedRun(
+    uuid,
+    typeof created === "string" ? normaliseTimestamp(created) : undefined,
+    `${name}:${typeof detail === "string" ? detail : ""}:${typeof runNumber === "number" ? runNumber : ""}`,
+    name === "COMPLETED",
+    item ?? sourceOf(object!),
+    object,
   );
 }
 
-function runOf(field: (name: string) => unknown, parse: () => JsonObject, source: JsonItem | undefined): Run | undefined {
-  const uuid = field("uuid");
-  if (typeof uuid !== "string") return undefined;
-  const created = field("created_on");
-  const runNumber = field("run_number");
-  const state = field("state") as { name?: unknown; stage?: { name?: unknown }; result?: { name?: unknown } } | null;
-  const name = typeof state?.name === "string" ? state.name : "UNKNOWN";
-  const detail = state?.result?.name ?? state?.stage?.name ?? "";
-  let raw: JsonObject | undefined;
-  return {
-    uuid,
-    createdOn: typeof created === "string" ? normaliseTimestamp(created) : undefined,
-    fingerprint: `${name}:${typeof detail === "string" ? detail : ""}:${typeof runNumber === "number" ? runNumber : ""}`,
-    finished: name === "COMPLETED",
-    get raw() {
-      raw ??= parse();
-      return raw;
-    },
-    source,
-  };
+function fieldOf(item: JsonItem | undefined, object: JsonObject | undefined, name: string): unknown {
+  return item ? item.get(name) : object![name];
+}
+
+class DescribedRun implements Run {
+  constructor(
+    readonly uuid: string,
+    readonly createdOn: string | undefined,
+    readonly fingerprint: string,
+    readonly finished: boolean,
+    readonly source: JsonItem | undefined,
+    private object: JsonObject | undefined,
+  ) {}
+
+  get raw(): JsonObject {
+    this.object ??= this.source!.value();
+    return this.object;
+  }
 }
 
 export function parseRunsState(raw: unknown, stream: string, cursorField: string): RunsState {
