@@ -129,7 +129,11 @@ export class JsonItem {
     let to = members[k + 3]! - base;
     while (WHITESPACE[b[to - 1]!] === 1) to--;
     // A string without escapes is its bytes: no need for JSON.parse.
-    if (b[from] === QUOTE && !b.subarray(from + 1, to - 1).includes(BACKSLASH)) return b.toString("utf8", from + 1, to - 1);
+    if (b[from] === QUOTE) {
+      let plain = true;
+      for (let j = from + 1; plain && j < to - 1; j++) plain = b[j] !== BACKSLASH;
+      if (plain) return b.toString("utf8", from + 1, to - 1);
+    }
     return JSON.parse(b.toString("utf8", from, to));
   }
 

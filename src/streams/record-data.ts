@@ -4,17 +4,19 @@
 import { JsonItem, sourceOf } from "../bitbucket/json-body.js";
 import { type JsonObject, JsonText, type RecordData } from "../protocol/messages.js";
 
-/** `source` with `fields` added (they win over the API's own, as in an object spread). */
-export function recordOf(source: JsonObject | JsonItem, fields: Record<string, string> = {}): RecordData {
-  const item = source instanceof JsonItem ? source : sourceOf(source);
+/** Makes records of API objects with `fields` added (they win over the API's own, as in an object spread). */
+export function recordsWith(fields: Record<string, string> = {}): (source: JsonObject | JsonItem) => RecordData {
   const names = Object.keys(fields);
-  // A line break between tokens would split the output line; a field of the same name would be
-  // a duplicate key.
-  if (item === undefined || item.hasLineBreaks() || names.some((name) => item.has(name))) {
-    return { ...(source instanceof JsonItem ? source.value() : source), ...fields };
-  }
-  if (names.length === 0) return new JsonText(item.bytes());
-  const extra = JSON.stringify(fields).slice(1);
-  // Up to the item's closing brace.
-  return new JsonText(item.bytes(item.end - 1), item.memberCount > 0 ? `,${extra}` : extra);
+  const extra = JSON.stringify(fields).slice(1, -1);
+  return (source) => {
+    const item = source instanceof JsonItem ? source : sourceOf(source);
+    // A line break between tokens would split the output line; a field of the same name would
+    // be a duplicate key.
+    if (item === undefined || item.hasLineBreaks() || names.some((name) => item.has(name))) {
+      return { ...(source instanceof JsonItem ? source.value() : source), ...fields };
+    }
+    if (names.length === 0) return new JsonText(item.bytes());
+    // Up to the item's closing brace, then ours.
+    return new JsonText(item.bytes(item.end - 1), item.memberCount > 0 ? `,${extra}}` : `${extra}}`);
+  };
 }

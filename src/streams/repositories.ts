@@ -5,7 +5,7 @@
 import { normaliseTimestamp } from "../bitbucket/timestamps.js";
 import type { JsonObject, RecordData } from "../protocol/messages.js";
 import { cursorFrom, laterCursor } from "./cursor.js";
-import { recordOf } from "./record-data.js";
+import { recordsWith } from "./record-data.js";
 import { toRepositoryRef, workspaceRepositories } from "./repository-scope.js";
 import type { WorkspaceStream } from "./stream.js";
 
@@ -29,6 +29,7 @@ export const repositories: WorkspaceStream = {
       : (async function* () {
           yield await ctx.scope.takeRaw();
         })();
+    const asRecord = recordsWith();
     for await (const values of pages) {
       const records: RecordData[] = [];
       for (const raw of values) {
@@ -36,7 +37,7 @@ export const repositories: WorkspaceStream = {
         if (!ref || !ctx.scope.includes(ref)) continue;
         if (since && ref.updatedOn && ref.updatedOn <= since) continue;
         if (ref.updatedOn) newest = laterCursor(newest, ref.updatedOn);
-        records.push(recordOf(raw as JsonObject));
+        records.push(asRecord(raw as JsonObject));
       }
       if (records.length > 0) yield { records };
     }

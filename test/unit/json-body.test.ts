@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PageItems, parseJsonBody, sourceOf } from "../../src/bitbucket/json-body.js";
 import { JsonText } from "../../src/protocol/messages.js";
-import { recordOf } from "../../src/streams/record-data.js";
+import { recordsWith } from "../../src/streams/record-data.js";
 
 /** A page big enough for the item-by-item path, with every kind of text a scanner can trip on. */
 function trickyPage(items = 600): { values: Record<string, unknown>[] } & Record<string, unknown> {
@@ -190,10 +190,10 @@ test("a record from a page is the API's text with our fields appended", () => {
   const page = trickyPage();
   const parsed = parse(JSON.stringify(page), 65_536) as { values: Record<string, unknown>[] };
   const fields = { repository_uuid: "{r}", repository_full_name: 'acme/"web"' };
-  const record = recordOf(parsed.values[3]!, fields);
+  const record = recordsWith(fields)(parsed.values[3]!);
   assert.ok(record instanceof JsonText);
   assert.deepEqual(JSON.parse(record.text), { ...page.values[3], ...fields });
-  const plain = recordOf(parsed.values[4]!);
+  const plain = recordsWith()(parsed.values[4]!);
   assert.ok(plain instanceof JsonText);
   assert.equal(plain.text, JSON.stringify(page.values[4]));
 });
@@ -201,16 +201,16 @@ test("a record from a page is the API's text with our fields appended", () => {
 test("a record falls back to an object when the text would not do", () => {
   const fields = { repository_uuid: "{r}" };
   // Not from a page.
-  assert.deepEqual(recordOf({ a: 1 }, fields), { a: 1, ...fields });
+  assert.deepEqual(recordsWith(fields)({ a: 1 }), { a: 1, ...fields });
   // Line breaks between tokens would split the output line.
   const pretty = parse(JSON.stringify(trickyPage(), null, 1), 65_536) as { values: Record<string, unknown>[] };
-  assert.deepEqual(recordOf(pretty.values[0]!, fields), { ...pretty.values[0], ...fields });
+  assert.deepEqual(recordsWith(fields)(pretty.values[0]!), { ...pretty.values[0], ...fields });
   // The API already has a field of that name: ours wins, without a duplicate key.
   const clash = parse(
     JSON.stringify({ values: Array.from({ length: 2000 }, () => ({ repository_uuid: "api", pad: "x".repeat(100) })) }),
     65_536,
   ) as { values: Record<string, unknown>[] };
-  assert.deepEqual(recordOf(clash.values[0]!, fields), { repository_uuid: "{r}", pad: "x".repeat(100) });
+  assert.deepEqual(recordsWith(fields)(clash.values[0]!), { repository_uuid: "{r}", pad: "x".repeat(100) });
 });
 
 test("bytes that are not UTF-8 are read as JSON.parse reads the decoded text", () => {
