@@ -2,7 +2,7 @@
 // pipelines is about 220 KB; parsing it whole costs about 2 ms, and most of what it builds (every
 // nested object of every run) is thrown away again once the record is written. So a large body is
 // checked and cut up in one pass over its bytes, in the chunks they came in (joining them would
-// allocate outside V8's heap, which V8 counts towards its next full GC: measured, half of them):
+// allocate outside V8's heap, which V8 counts towards its next full GC):
 //   - the pass validates the whole body as JSON (the grammar, with UTF-8 checked natively), so a
 //     cut-off or garbled body is still not JSON, and the client retries it;
 //   - it notes where each item of the top-level "values" list starts and ends, and where each
@@ -275,7 +275,8 @@ function scanPage(body: Chunks): unknown {
   const scan = scanJson(body.list);
   if (scan.valuesOpen < 0) throw new Unscannable();
   const envelope = Buffer.concat([body.slice(0, scan.valuesOpen + 1), body.slice(scan.valuesClose, body.size)]);
-  const page = JSON.parse(envelope.toString("utf8")) as { values?: unknown };
+  const page = parseText(envelope.toString("utf8")) as { values?: unknown } | undefined;
+  if (!page) throw new Unscannable();
   const lineBreaks = body.list.some((chunk) => chunk.includes(0x0a) || chunk.includes(0x0d));
   let k = 0;
   const items = scan.items.map(({ start, end, membersFrom, membersTo, escapedKeys }) => {
