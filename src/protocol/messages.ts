@@ -72,11 +72,6 @@ type TraceBody =
       estimate: { name: string; type: "STREAM"; row_estimate: number };
     };
 
-export const record = (stream: string, data: RecordData, now: number): AirbyteMessage => ({
-  type: "RECORD",
-  record: { stream, data, emitted_at: now },
-});
-
 export const streamState = (name: string, state: JsonObject | JsonText, recordCount: number): AirbyteMessage => ({
   type: "STATE",
   state: {

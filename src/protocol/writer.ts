@@ -1,9 +1,9 @@
 // The only code that touches stdout: one JSON object per line. Lines are batched into chunks of
 // about 64 KB of bytes (one write call each instead of one per record; a record's bytes from the
 // API are copied in as they are); anything but a RECORD, and any line left waiting for 100 ms,
-// flushes the batch. When the consumer is slow, write() waits for
-// 'drain', so the sync pauses instead of filling memory. A consumer that goes away (EPIPE) ends
-// the output quietly; the caller gets OutputClosedError and stops reading.
+// flushes the batch. When the consumer is slow, a write waits for 'drain', so the sync pauses
+// instead of filling memory. A consumer that goes away (EPIPE) ends the output quietly; the
+// caller gets OutputClosedError and stops reading.
 import { setMaxListeners } from "node:events";
 import type { Writable } from "node:stream";
 import { type AirbyteMessage, JsonText, type RecordData } from "./messages.js";
