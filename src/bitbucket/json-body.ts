@@ -105,19 +105,29 @@ function parseText(text: string): unknown {
 
 /** One object of a page's values list, as bytes, with the places of its top-level members. */
 export class JsonItem {
+  readonly start: number;
+  readonly end: number;
+  /** Whether whitespace between its tokens has line breaks (strings cannot: JSON forbids it). */
+  readonly lineBreaks: boolean;
+  private readonly membersFrom: number;
+  private readonly membersTo: number;
+  private readonly escapedKeys: boolean;
+
   constructor(
     /** Holds the item's bytes; `base` is the body offset of its first byte. Places are body offsets. */
     private readonly bytesIn: Buffer,
     private readonly base: number,
-    readonly start: number,
-    readonly end: number,
-    /** keyStart, keyEnd, valueStart, valueEnd of each member (keys with their quotes), from membersFrom to membersTo. */
+    place: ItemPlace,
+    /** keyStart, keyEnd, valueStart, valueEnd of each member (keys with their quotes). */
     private readonly members: number[],
-    private readonly membersFrom: number,
-    private readonly membersTo: number,
-    private readonly escapedKeys: boolean,
-    private readonly mayHaveLineBreaks: boolean,
-  ) {}
+  ) {
+    this.start = place.start;
+    this.end = place.end;
+    this.lineBreaks = place.lineBreaks;
+    this.membersFrom = place.membersFrom;
+    this.membersTo = place.membersTo;
+    this.escapedKeys = place.escapedKeys;
+  }
 
   /** The value of a top-level member (the last one of that name, as JSON.parse does). `name` is ASCII. */
   get(name: string): unknown {
@@ -153,13 +163,6 @@ export class JsonItem {
   /** The item's bytes, or those before body offset `end`. */
   bytes(end = this.end): Buffer {
     return this.bytesIn.subarray(this.start - this.base, end - this.base);
-  }
-
-  /** Whether whitespace between its tokens has line breaks (strings cannot: JSON forbids it). */
-  hasLineBreaks(): boolean {
-    if (!this.mayHaveLineBreaks) return false;
-    const bytes = this.bytes();
-    return bytes.includes(0x0a) || bytes.includes(0x0d);
   }
 
   private memberIndex(name: string): number {
@@ -277,15 +280,15 @@ function scanPage(body: Chunks): unknown {
   const envelope = Buffer.concat([body.slice(0, scan.valuesOpen + 1), body.slice(scan.valuesClose, body.size)]);
   const page = parseText(envelope.toString("utf8")) as { values?: unknown } | undefined;
   if (!page) throw new Unscannable();
-  const lineBreaks = body.list.some((chunk) => chunk.includes(0x0a) || chunk.includes(0x0d));
   let k = 0;
-  const items = scan.items.map(({ start, end, membersFrom, membersTo, escapedKeys }) => {
+  const items = scan.items.map((place) => {
+    const { start, end } = place;
     k = body.indexOf(start, k);
     // An item cut between chunks gets a copy of its own (a few of a page's hundred).
     const inOneChunk = end - body.starts[k]! <= body.list[k]!.length;
     const bytes = inOneChunk ? body.list[k]! : body.slice(start, end, k);
     const base = inOneChunk ? body.starts[k]! : start;
-    return new JsonItem(bytes, base, start, end, scan.members, membersFrom, membersTo, escapedKeys, lineBreaks);
+    return new JsonItem(bytes, base, place, scan.members);
   });
   page.values = new PageItems(items);
   return page;
@@ -297,6 +300,7 @@ interface ItemPlace {
   membersFrom: number;
   membersTo: number;
   escapedKeys: boolean;
+  lineBreaks: boolean;
 }
 
 /**
@@ -411,6 +415,7 @@ function scanJson(chunks: Buffer[]): { valuesOpen: number; valuesClose: number; 
       }
       const c = b[i]!;
       if (WHITESPACE[c] === 1) {
+        if (inValues && depth >= 3 && (c === 0x0a || c === 0x0d)) item!.lineBreaks = true;
         i++;
         continue;
       }
@@ -447,7 +452,7 @@ function scanJson(chunks: Buffer[]): { valuesOpen: number; valuesClose: number; 
         if (inValues && depth === 3) valueStart = base + i;
         if (inValues && depth === 2) {
           if (c !== OPEN_OBJECT) throw new Unscannable();
-          item = { start: base + i, end: -1, membersFrom: members.length, membersTo: -1, escapedKeys: false };
+          item = { start: base + i, end: -1, membersFrom: members.length, membersTo: -1, escapedKeys: false, lineBreaks: false };
           items.push(item);
         }
         if (depth === 1 && keyIsValues && c !== OPEN_ARRAY) throw new Unscannable(); // "values" is not a list

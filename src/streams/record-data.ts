@@ -12,7 +12,7 @@ export function recordsWith(fields: Record<string, string> = {}): (source: JsonO
     const item = source instanceof JsonItem ? source : sourceOf(source);
     // A line break between tokens would split the output line; a field of the same name would
     // be a duplicate key.
-    if (item === undefined || item.hasLineBreaks() || names.some((name) => item.has(name))) {
+    if (item === undefined || item.lineBreaks || names.some((name) => item.has(name))) {
       return { ...(source instanceof JsonItem ? source.value() : source), ...fields };
     }
     if (names.length === 0) return new JsonText(item.bytes());
