@@ -16,10 +16,6 @@ export class JsonText {
   constructor(...parts: (string | Uint8Array)[]) {
     this.parts = parts;
   }
-
-  get text(): string {
-    return this.parts.map((p) => (typeof p === "string" ? p : Buffer.from(p.buffer, p.byteOffset, p.length).toString())).join("");
-  }
 }
 
 export type RecordData = JsonObject | JsonText;
