@@ -32,6 +32,10 @@ export class BitbucketClient {
   requestCount = 0;
   private readonly agent: Agent;
   private readonly authorization: string;
+  /** Aborted by close(): a request still going (a page asked for ahead, a retry) stops there. */
+  private readonly closing = new AbortController();
+  /** Aborted when the sync is abandoned or the client closed. */
+  private readonly signal: AbortSignal;
   private waitedMs = 0;
   private waitedUntil = 0;
   private pausedUntil = 0;
@@ -45,6 +49,7 @@ export class BitbucketClient {
   constructor(private readonly options: ClientOptions) {
     this.origin = new URL(options.apiUrl).origin;
     this.hourlyLimit = options.maxRequestsPerHour ?? 1000;
+    this.signal = options.signal ? AbortSignal.any([options.signal, this.closing.signal]) : this.closing.signal;
     this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 32, pipelining: 1 });
     const c = options.credentials;
     this.authorization =
@@ -69,7 +74,7 @@ export class BitbucketClient {
     const failures = new Map<string, number>();
     for (let redirects = 0; ; ) {
       this.assertOwnOrigin(url);
-      this.options.signal?.throwIfAborted();
+      this.signal.throwIfAborted();
       await this.waitForTurn();
       this.requestCount++;
       this.lastHour.push(this.options.now());
@@ -86,7 +91,7 @@ export class BitbucketClient {
             "user-agent": "source-bitbucket-pipelines",
           },
           headersTimeout: this.options.requestTimeoutMs,
-          ...(this.options.signal ? { signal: this.options.signal } : {}),
+          signal: this.signal,
           bodyTimeout: this.options.requestTimeoutMs,
         });
         status = response.statusCode;
@@ -133,6 +138,7 @@ export class BitbucketClient {
   }
 
   close(): Promise<void> {
+    this.closing.abort(new Error("The client is closed."));
     return this.agent.close();
   }
 
@@ -212,8 +218,8 @@ export class BitbucketClient {
 
   /** Waits, unless the sync is abandoned (its output went away): then it stops at once. */
   private async sleep(ms: number): Promise<void> {
-    this.options.signal?.throwIfAborted();
-    await this.options.sleep(ms, this.options.signal);
+    this.signal.throwIfAborted();
+    await this.options.sleep(ms, this.signal);
   }
 
   private noteRateLimitHeaders(headers: Record<string, string | string[] | undefined>): void {

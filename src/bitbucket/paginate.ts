@@ -42,6 +42,10 @@ export async function* followNext(client: BitbucketClient, firstUrl: string): As
 /**
  * Pages 1, 2, … of `path` with `pagelen = pageSize`. Stops on an empty page or when
  * page × pageSize reaches `size`. A tolerated status (e.g. 404) ends the walk and is returned.
+ * When `wantsNext(page)` says the caller will surely read past a page, the next page is asked
+ * for as soon as that page has arrived, so the caller works on one page while the next is on
+ * its way. Never earlier: each page is asked for after the one before it was served, as in a
+ * plain walk, so runs arriving mid-walk can only repeat rows, never hide one.
  */
 export async function* numberedPages(
   client: BitbucketClient,
@@ -49,16 +53,27 @@ export async function* numberedPages(
   query: Record<string, string | number | undefined>,
   pageSize: number,
   tolerate: number[] = [],
+  wantsNext: (page: Page) => boolean = () => false,
 ): AsyncGenerator<Page, number | undefined> {
-  for (let page = 1; ; page++) {
+  const fetchPage = (page: number) => {
     const url = client.url(path, { ...query, pagelen: pageSize, page });
-    const response = await client.get(url, tolerate);
+    const response = client.get(url, tolerate).then((r) => ({ url, ...r }));
+    // A page asked for ahead is not awaited if the caller stops early: its failure is not an error.
+    response.catch(() => {});
+    return response;
+  };
+  let next = fetchPage(1);
+  for (let page = 1; ; page++) {
+    const response = await next;
     if (tolerate.includes(response.status)) return response.status;
-    const current = asPage(response.body, url);
+    const current = asPage(response.body, response.url);
+    const last =
+      current.values.length === 0 ||
+      (current.size !== undefined ? page * pageSize >= current.size : current.values.length < pageSize);
+    const ahead = !last && wantsNext(current);
+    if (ahead) next = fetchPage(page + 1);
     yield current;
-    if (current.values.length === 0) return undefined;
-    if (current.size !== undefined ? page * pageSize >= current.size : current.values.length < pageSize) {
-      return undefined;
-    }
+    if (last) return undefined;
+    if (!ahead) next = fetchPage(page + 1);
   }
 }
