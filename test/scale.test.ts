@@ -94,6 +94,42 @@ describe("large workspaces", () => {
     );
   });
 
+  test("idle_repository_poll_hours still gives environments (full refresh) of every repository", async () => {
+    const catalog = writeJson(
+      {
+        streams: [
+          ["pipelines", "incremental", "append_dedup"],
+          ["environments", "full_refresh", "overwrite"],
+        ].map(([name, mode, destination]) => ({
+          stream: { name, json_schema: {}, supported_sync_modes: ["full_refresh", "incremental"] },
+          sync_mode: mode,
+          destination_sync_mode: destination,
+        })),
+      },
+      "catalog",
+    );
+    const config = simConfigFile(sim, { idle_repository_poll_hours: 6 });
+    const read = async (state?: unknown) => {
+      const args = ["read", "--config", config, "--catalog", catalog];
+      if (state !== undefined) args.push("--state", writeJson(state, "state"));
+      const result = await runInProcess(args);
+      assert.equal(result.code, 0, result.stderr);
+      return result;
+    };
+    const first = await read();
+    const settled = await read(stateFileFrom(first.messages));
+    sim.requests.length = 0;
+    const idle = await read(stateFileFrom(settled.messages));
+    const runListings = new Set(sim.requests.filter((r) => r.path.endsWith("/pipelines")).map((r) => r.path));
+    assert.ok(runListings.size < sim.repositories().length, `${runListings.size} repositories asked for runs`);
+    const environments = (messages: typeof idle.messages) =>
+      records(messages, "environments")
+        .map((r) => r.uuid as string)
+        .sort();
+    assert.ok(environments(first.messages).length > 0);
+    assert.deepEqual(environments(idle.messages), environments(first.messages));
+  });
+
   test("max_requests_per_hour spaces requests evenly", async () => {
     const result = await read({ max_requests_per_hour: 3600, concurrency: 4 }, undefined, ["pipelines"]);
     const requests = Number(

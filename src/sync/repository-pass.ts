@@ -78,47 +78,55 @@ export async function* readRepositoryStreams(
     return { stream, entries, newest: previous.cursor };
   });
   const following = streams.filter((s) => s.stream.followsRuns);
-  const polled = repos.filter((repo) => following.length === 0 || following.some((s) => isDue(ctx, repo, s.entries[repo.uuid]!)));
-  if (polled.length < repos.length) {
+  // A full-refresh stream (environments) is read in every repository at every sync: in an idle
+  // repository, for that stream alone.
+  const fullRefresh = streams.filter((s) => !s.stream.followsRuns);
+  const passes = repos.flatMap((repo) => {
+    const due = following.length === 0 || following.some((s) => isDue(ctx, repo, s.entries[repo.uuid]!));
+    if (!due && fullRefresh.length === 0) return [];
+    return [{ repo, streams: due ? streams : fullRefresh }];
+  });
+  const polled = passes.filter((p) => p.streams.length === streams.length).length;
+  if (polled < repos.length) {
     ctx.log(
       "INFO",
-      `Polling ${polled.length} of ${repos.length} repositories: the others are idle (idle_repository_poll_hours = ${ctx.config.idleRepositoryPollHours}).`,
+      `Polling ${polled} of ${repos.length} repositories for runs: the others are idle (idle_repository_poll_hours = ${ctx.config.idleRepositoryPollHours}).`,
     );
   }
   const stateOf = (s: (typeof streams)[number]): JsonObject =>
     s.stream.followsRuns ? { ...(s.newest ? { [s.stream.cursorField!]: s.newest } : {}), repositories: s.entries } : {};
-  const checkpointEvery = Math.max(1, Math.ceil(polled.length / 20));
-  const progress = new Progress(ctx, polled.length);
+  const checkpointEvery = Math.max(1, Math.ceil(passes.length / 20));
+  const progress = new Progress(ctx, passes.length);
 
-  const passes = polled.map(
-    (repo) => () =>
-      readRepository(
-        ctx,
-        repo,
-        streams.map((s) => ({ stream: s.stream, entry: s.entries[repo.uuid] })),
-      ),
-  );
   let index = 0;
   // Each repository may run two batches (pages) ahead of the output.
-  for await (const output of inOrder(passes, ctx.config.concurrency, 2)) {
+  const producers = passes.map(
+    ({ repo, streams: read }) =>
+      () =>
+        readRepository(
+          ctx,
+          repo,
+          read.map((s) => ({ stream: s.stream, entry: s.entries[repo.uuid] })),
+        ),
+  );
+  for await (const output of inOrder(producers, ctx.config.concurrency, 2)) {
     if ("item" in output) {
       if ("size" in output.item) progress.sized(output.item.size);
       else yield { stream: output.item.stream, records: output.item.records };
       continue;
     }
-    const repo = polled[index++]!;
-    const polledAt = ctx.config.idleRepositoryPollHours > 0 ? timestampFromMillis(ctx.now()) : undefined;
-    streams.forEach((s, i) => {
+    const { repo, streams: read } = passes[index++]!;
+    read.forEach((s, i) => {
       const entry = output.done[i];
       if (!entry) return;
-      s.entries[repo.uuid] = polledAt ? { ...entry, polled_at: polledAt } : entry;
+      s.entries[repo.uuid] = entry;
       s.newest = laterCursor(s.newest, entry.created_on);
     });
     const estimate = progress.repositoryDone();
     if (estimate !== undefined && streams.some((s) => s.stream.name === "pipelines")) yield { stream: "pipelines", estimate };
     // A full-refresh stream's state never changes: it gets one STATE, at the end (two equal
     // states with records between them would break the platform's rule).
-    if (index % checkpointEvery === 0 && index < polled.length) {
+    if (index % checkpointEvery === 0 && index < passes.length) {
       for (const s of following) yield { stream: s.stream.name, checkpoint: stateOf(s) };
     }
   }
@@ -171,6 +179,11 @@ async function* readRepository(
     tracker: stream.followsRuns ? new RunTracker(entry ?? {}, clock, repo.full_name) : undefined,
   }));
   const followers = members.filter((m) => m.tracker);
+  // With idle polling, a followed entry notes when the runs were asked for: the pass's start, not
+  // when its output is written, so a push while the pass ran makes the repository due next time.
+  const polledAt = ctx.config.idleRepositoryPollHours > 0 ? timestampFromMillis(clock.now) : undefined;
+  const stamped = (entry: RepositoryRunsState | undefined) =>
+    entry && polledAt ? { ...entry, polled_at: polledAt } : entry;
 
   /** Each stream's records of these runs: one batch, and one more per run whose records took requests. */
   async function* act(runs: Run[]): AsyncGenerator<PassItem> {
@@ -202,7 +215,7 @@ async function* readRepository(
     }
     if (step.value === "not_found") {
       ctx.log("WARN", `Skipped ${repo.full_name}: its pipelines are not found (404: deleted, or Pipelines not enabled).`);
-      return group.map((g) => g.entry);
+      return group.map((g) => stamped(g.entry));
     }
     const unreached = new Set(followers.flatMap((m) => m.tracker!.unreached()));
     for (const uuid of unreached) {
@@ -225,7 +238,7 @@ async function* readRepository(
     }
     if (records.length > 0) yield { stream: m.stream.name, records };
   }
-  return members.map((m) => m.tracker?.next());
+  return members.map((m) => stamped(m.tracker?.next()));
 }
 
 /**
