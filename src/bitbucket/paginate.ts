@@ -4,7 +4,7 @@
 //   by `size` so the last page costs no extra request.
 import { ConnectorError } from "../errors.js";
 import type { BitbucketClient } from "./client.js";
-import { PageItems } from "./json-body.js";
+import { JsonItem, PageItems } from "./json-body.js";
 
 /** A page's items: an array, or for a large page its items parsed as they are reached. */
 export type PageValues = readonly unknown[] | PageItems;
@@ -14,34 +14,66 @@ export interface Page {
   size?: number;
 }
 
-function asPage(body: unknown, url: string): Page & { next?: string } {
-  const page = body as { values?: unknown; size?: unknown; next?: unknown } | null;
+function asPage(body: unknown, url: string): Page & { next?: string; pagelen?: number } {
+  const page = body as { values?: unknown; size?: unknown; next?: unknown; pagelen?: unknown } | null;
   if (!page || typeof page !== "object" || !(Array.isArray(page.values) || page.values instanceof PageItems)) {
-    const u = new URL(url);
-    throw new ConnectorError(
-      `Unexpected response from GET ${u.host}${u.pathname}: no "values" list.`,
-      "system_error",
-      "server_error",
-    );
+    throw listingError(url, 'no "values" list');
   }
+  const count = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
   return {
     values: page.values as PageValues,
-    ...(typeof page.size === "number" ? { size: page.size } : {}),
+    ...(count(page.size) ? { size: page.size } : {}),
     ...(typeof page.next === "string" ? { next: page.next } : {}),
+    ...(count(page.pagelen) && page.pagelen > 0 ? { pagelen: page.pagelen } : {}),
   };
 }
 
+function listingError(url: string, what: string): ConnectorError {
+  const u = new URL(url);
+  return new ConnectorError(`Unexpected response from GET ${u.host}${u.pathname}: ${what}.`, "system_error", "server_error");
+}
+
+/** The bytes (or JSON) of a page's first and last items, to tell a page served twice. */
+function ends(values: PageValues): string {
+  const items = values instanceof PageItems ? values.views() : values;
+  const text = (item: unknown) => (item instanceof JsonItem ? item.bytes().toString("latin1") : JSON.stringify(item));
+  return items.length === 0 ? "" : `${items.length} ${text(items[0])} ${text(items[items.length - 1])}`;
+}
+
+/**
+ * Stops a listing that would never end: a `next` link back to a page already read, or a page
+ * that repeats the one before it (a server that ignores `page`). Either would spend the whole
+ * hourly request budget and read nothing new.
+ */
+class LoopGuard {
+  private readonly urls = new Set<string>();
+  private lastEnds = "";
+
+  check(url: string, page: Page): void {
+    if (this.urls.has(url)) throw listingError(url, "its `next` link points back to a page already read");
+    this.urls.add(url);
+    const now = ends(page.values);
+    if (now !== "" && now === this.lastEnds) {
+      throw listingError(url, "this page repeats the one before it (the server ignores `page`); stopped to spare the rate limit");
+    }
+    this.lastEnds = now;
+  }
+}
+
 export async function* followNext(client: BitbucketClient, firstUrl: string): AsyncGenerator<Page> {
+  const guard = new LoopGuard();
   for (let url: string | undefined = firstUrl; url; ) {
     const page = asPage((await client.get(url)).body, url);
+    guard.check(url, page);
     yield page;
     url = page.values.length > 0 ? page.next : undefined;
   }
 }
 
 /**
- * Pages 1, 2, … of `path` with `pagelen = pageSize`. Stops on an empty page or when
- * page × pageSize reaches `size`. A tolerated status (e.g. 404) ends the walk and is returned.
+ * Pages 1, 2, … of `path` with `pagelen = pageSize`. Stops on an empty page or when page ×
+ * pagelen reaches `size`, with the pagelen the server used (it may serve fewer than asked for).
+ * A tolerated status (e.g. 404) ends the walk and is returned.
  * When `wantsNext(page)` says the caller will surely read past a page, the next page is asked
  * for as soon as that page has arrived, so the caller works on one page while the next is on
  * its way. Never earlier: each page is asked for after the one before it was served, as in a
@@ -62,17 +94,20 @@ export async function* numberedPages(
     response.catch(() => {});
     return response;
   };
+  const guard = new LoopGuard();
   let next = fetchPage(1);
   for (let page = 1; ; page++) {
     const response = await next;
     if (tolerate.includes(response.status)) return response.status;
     const current = asPage(response.body, response.url);
+    guard.check(response.url, current);
+    const served = current.pagelen ?? pageSize;
     const last =
       current.values.length === 0 ||
-      (current.size !== undefined ? page * pageSize >= current.size : current.values.length < pageSize);
+      (current.size !== undefined ? page * served >= current.size : current.values.length < served);
     const ahead = !last && wantsNext(current);
     if (ahead) next = fetchPage(page + 1);
-    yield current;
+    yield { values: current.values, ...(current.size !== undefined ? { size: current.size } : {}) };
     if (last) return undefined;
     if (!ahead) next = fetchPage(page + 1);
   }

@@ -182,8 +182,7 @@ async function* readRepository(
   // With idle polling, a followed entry notes when the runs were asked for: the pass's start, not
   // when its output is written, so a push while the pass ran makes the repository due next time.
   const polledAt = ctx.config.idleRepositoryPollHours > 0 ? timestampFromMillis(clock.now) : undefined;
-  const stamped = (entry: RepositoryRunsState | undefined) =>
-    entry && polledAt ? { ...entry, polled_at: polledAt } : entry;
+  const stamped = (entry: RepositoryRunsState | undefined) => (entry && polledAt ? { ...entry, polled_at: polledAt } : entry);
 
   /** Each stream's records of these runs: one batch, and one more per run whose records took requests. */
   async function* act(runs: Run[]): AsyncGenerator<PassItem> {

@@ -1,10 +1,12 @@
 // numberedPages against the simulator: the next page is asked for while the caller works on the
 // current one only when the caller says it will read on, and never more pages than the walk reads.
 import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BitbucketClient } from "../../src/bitbucket/client.js";
-import { numberedPages } from "../../src/bitbucket/paginate.js";
+import { followNext, numberedPages } from "../../src/bitbucket/paginate.js";
 import { type Simulator, startSimulator } from "../simulator/index.js";
 
 describe("numberedPages", () => {
@@ -67,5 +69,81 @@ describe("numberedPages", () => {
     await c.close();
     await sleep(100);
     assert.ok(pagesAsked().length <= 2, "at most the page asked for ahead");
+  });
+});
+
+/** A listing server whose pages `page(n, url)` makes (a server that misbehaves on purpose). */
+async function listingServer(
+  page: (n: number, url: URL) => unknown,
+): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
+  let hits = 0;
+  const server = http.createServer((req, res) => {
+    hits++;
+    const url = new URL(req.url ?? "/", "http://x");
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(page(Number(url.searchParams.get("page") ?? 1), url)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/2.0`,
+    hits: () => hits,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe("listings that would never end, or end early", () => {
+  const clientOf = (apiUrl: string): BitbucketClient =>
+    new BitbucketClient({
+      apiUrl,
+      credentials: { auth_type: "bearer", token: "sim-token" },
+      maxRetryWaitMs: 0,
+      requestTimeoutMs: 5_000,
+      sleep: (ms) => sleep(ms),
+      now: Date.now,
+      log: () => undefined,
+    });
+  const rows = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ uuid: `{${from + i}}` }));
+
+  test("a `next` link back to a page already read stops the walk with a clear error", async () => {
+    const server = await listingServer((_n, url) => ({ values: rows(0, 2), next: `${server.url}${url.pathname.slice(4)}` }));
+    const c = clientOf(server.url);
+    await assert.rejects(async () => {
+      for await (const _ of followNext(c, `${server.url}/repositories/acme`));
+    }, /points back to a page already read/);
+    assert.equal(server.hits(), 2);
+    await c.close();
+    await server.close();
+  });
+
+  test("a server that ignores `page` (and sends no size) stops the walk at the first repeat", async () => {
+    const server = await listingServer(() => ({ values: rows(0, 10), pagelen: 10 }));
+    const c = clientOf(server.url);
+    await assert.rejects(async () => {
+      for await (const _ of numberedPages(c, "/repositories/acme/r/pipelines", {}, 10));
+    }, /repeats the one before it/);
+    assert.equal(server.hits(), 2);
+    await c.close();
+    await server.close();
+  });
+
+  test("a server that serves fewer rows a page than asked for is read to the end, by its pagelen", async () => {
+    for (const withSize of [true, false]) {
+      const served = 50;
+      const total = 120;
+      const server = await listingServer((n) => ({
+        values: rows((n - 1) * served, Math.max(0, Math.min(served, total - (n - 1) * served))),
+        pagelen: served,
+        page: n,
+        ...(withSize ? { size: total } : {}),
+      }));
+      const c = clientOf(server.url);
+      const read: unknown[] = [];
+      for await (const page of numberedPages(c, "/repositories/acme/r/pipelines", {}, 100)) read.push(...page.values);
+      assert.equal(read.length, total, withSize ? "with size" : "without size");
+      assert.equal(server.hits(), 3, "three pages of 50: the third has 20");
+      await c.close();
+      await server.close();
+    }
   });
 });
