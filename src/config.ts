@@ -109,6 +109,14 @@ export function parseConfig(raw: unknown, now: Date): Config {
   if (!validate(input)) throw new InputError(describeSchemaErrors(validate.errors ?? []));
 
   const creds = input.credentials as Credentials;
+  const [secretName, secret] = creds.auth_type === "bearer" ? ["token", creds.token] : ["api_token", creds.api_token];
+  // It goes into an HTTP header: a line break or a space left by copy and paste would make every
+  // request fail as if the network were down.
+  if (!/^[\x21-\x7e]+$/.test(secret)) {
+    throw new InputError(
+      `Config field credentials.${secretName} contains a space, a line break or a character that is not plain ASCII (often left by copy and paste): paste the token again without it.`,
+    );
+  }
   const config: Config = {
     workspace: input.workspace as string,
     credentials:

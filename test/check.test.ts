@@ -78,6 +78,16 @@ describe("check", () => {
     ["a repository slug the token cannot see", { repositories: ["nope-1", "nope-2"] }, /^invalid_config: .*nope-1, nope-2/],
     ["a config without credentials", { credentials: undefined }, /^invalid_config: .*credentials is required/],
     ["an unknown auth_type", { credentials: { auth_type: "oauth", token: "x" } }, /^invalid_config: .*credentials.auth_type/],
+    [
+      "a token pasted with a line break",
+      { credentials: { auth_type: "bearer", token: "sim-token\n" } },
+      /^invalid_config: Config field credentials.token contains a space, a line break/,
+    ],
+    [
+      "an API token with a space in it",
+      { credentials: { auth_type: "basic", email: "dev@example.com", api_token: "sim-api token" } },
+      /^invalid_config: Config field credentials.api_token contains a space/,
+    ],
   ];
   for (const [what, overrides, expected] of failures) {
     test(`fails with a mappable code for ${what}`, async () => {

@@ -7,6 +7,9 @@ import { describeApiError, errorMessageOf } from "./errors.js";
 import { parseJsonBody } from "./json-body.js";
 import { backoffMs, classifyStatus, parseRetryAfter } from "./retry-policy.js";
 
+/** Refused beyond this: a page of 100 runs is about 230 KB. */
+const MAX_BODY_BYTES = 64 * 2 ** 20;
+
 export interface ClientOptions {
   apiUrl: string;
   credentials: Credentials;
@@ -96,8 +99,23 @@ export class BitbucketClient {
         });
         status = response.statusCode;
         headers = response.headers;
-        for await (const chunk of response.body) chunks.push(chunk as Buffer);
+        // undici's timeouts are per wait: a body trickling in a byte at a time needs a deadline.
+        const deadline = performance.now() + 2 * this.options.requestTimeoutMs;
+        let size = 0;
+        for await (const chunk of response.body) {
+          chunks.push(chunk as Buffer);
+          size += (chunk as Buffer).length;
+          if (size > MAX_BODY_BYTES) {
+            throw this.fail(
+              url,
+              `the response is larger than ${MAX_BODY_BYTES / 2 ** 20} MB (a page is normally well under 1 MB)`,
+            );
+          }
+          if (performance.now() > deadline) throw Object.assign(new Error("deadline"), { code: "BODY_DEADLINE" });
+        }
       } catch (error) {
+        if (error instanceof ConnectorError) throw error;
+        if ((error as { code?: string }).code === "UND_ERR_INVALID_ARG") throw this.fail(url, "the request is invalid");
         await this.backOff(url, "network", failures, networkReason(error));
         continue;
       }
@@ -265,6 +283,7 @@ function networkReason(error: unknown): string {
     UND_ERR_BODY_TIMEOUT: "the response body stalled past the request timeout",
     UND_ERR_SOCKET: "the connection closed in the middle of the response",
     UND_ERR_CONNECT_TIMEOUT: "connection timed out",
+    BODY_DEADLINE: "the response body took longer than twice the request timeout",
   };
   return code ? (known[code] ?? code) : "network error";
 }

@@ -108,23 +108,29 @@ describe("listings that would never end, or end early", () => {
   test("a `next` link back to a page already read stops the walk with a clear error", async () => {
     const server = await listingServer((_n, url) => ({ values: rows(0, 2), next: `${server.url}${url.pathname.slice(4)}` }));
     const c = clientOf(server.url);
-    await assert.rejects(async () => {
-      for await (const _ of followNext(c, `${server.url}/repositories/acme`));
-    }, /points back to a page already read/);
-    assert.equal(server.hits(), 2);
-    await c.close();
-    await server.close();
+    try {
+      await assert.rejects(async () => {
+        for await (const _ of followNext(c, `${server.url}/repositories/acme`));
+      }, /points back to a page already read/);
+      assert.equal(server.hits(), 2);
+    } finally {
+      await c.close();
+      await server.close();
+    }
   });
 
   test("a server that ignores `page` (and sends no size) stops the walk at the first repeat", async () => {
     const server = await listingServer(() => ({ values: rows(0, 10), pagelen: 10 }));
     const c = clientOf(server.url);
-    await assert.rejects(async () => {
-      for await (const _ of numberedPages(c, "/repositories/acme/r/pipelines", {}, 10));
-    }, /repeats the one before it/);
-    assert.equal(server.hits(), 2);
-    await c.close();
-    await server.close();
+    try {
+      await assert.rejects(async () => {
+        for await (const _ of numberedPages(c, "/repositories/acme/r/pipelines", {}, 10));
+      }, /repeats the one before it/);
+      assert.equal(server.hits(), 2);
+    } finally {
+      await c.close();
+      await server.close();
+    }
   });
 
   test("a server that serves fewer rows a page than asked for is read to the end, by its pagelen", async () => {
@@ -138,12 +144,76 @@ describe("listings that would never end, or end early", () => {
         ...(withSize ? { size: total } : {}),
       }));
       const c = clientOf(server.url);
-      const read: unknown[] = [];
-      for await (const page of numberedPages(c, "/repositories/acme/r/pipelines", {}, 100)) read.push(...page.values);
-      assert.equal(read.length, total, withSize ? "with size" : "without size");
-      assert.equal(server.hits(), 3, "three pages of 50: the third has 20");
-      await c.close();
-      await server.close();
+      try {
+        const read: unknown[] = [];
+        for await (const page of numberedPages(c, "/repositories/acme/r/pipelines", {}, 100)) read.push(...page.values);
+        assert.equal(read.length, total, withSize ? "with size" : "without size");
+        assert.equal(server.hits(), 3, "three pages of 50: the third has 20");
+      } finally {
+        await c.close();
+        await server.close();
+      }
+    }
+  });
+});
+
+describe("responses that would never end", () => {
+  const serve = async (handler: http.RequestListener, requestTimeoutMs: number) => {
+    const server = http.createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/2.0`;
+    return {
+      client: new BitbucketClient({
+        apiUrl: url,
+        credentials: { auth_type: "bearer", token: "sim-token" },
+        maxRetryWaitMs: 0,
+        requestTimeoutMs,
+        sleep: (ms) => sleep(ms),
+        now: Date.now,
+        log: () => undefined,
+      }),
+      url,
+      close: () => {
+        server.closeAllConnections();
+        return new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  };
+
+  test("a body trickling in a byte at a time is cut at twice the request timeout", async () => {
+    const s = await serve((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      const timer = setInterval(() => res.write(" "), 50);
+      res.on("close", () => clearInterval(timer));
+    }, 300);
+    try {
+      const started = performance.now();
+      await assert.rejects(s.client.get(`${s.url}/repositories/acme`), /took longer than twice the request timeout/);
+      assert.ok(performance.now() - started < 5_000);
+    } finally {
+      await s.client.close();
+      await s.close();
+    }
+  });
+
+  test("a body larger than 64 MB is refused, not retried", async () => {
+    let requests = 0;
+    const s = await serve((_req, res) => {
+      requests++;
+      res.writeHead(200, { "content-type": "application/json" });
+      const mb = Buffer.alloc(2 ** 20, 0x20);
+      const more = (): void => {
+        while (!res.destroyed && res.write(mb));
+        if (!res.destroyed) res.once("drain", more);
+      };
+      more();
+    }, 60_000);
+    try {
+      await assert.rejects(s.client.get(`${s.url}/repositories/acme`), /larger than 64 MB/);
+      assert.equal(requests, 1);
+    } finally {
+      await s.client.close();
+      await s.close();
     }
   });
 });
