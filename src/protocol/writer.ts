@@ -6,6 +6,7 @@
 // caller gets OutputClosedError and stops reading.
 import { setMaxListeners } from "node:events";
 import type { Writable } from "node:stream";
+import { ConnectorError } from "../errors.js";
 import { type AirbyteMessage, JsonText, type RecordData } from "./messages.js";
 
 export interface MessageWriter {
@@ -110,9 +111,11 @@ export function createWriter(out: Writable, redact: (bytes: Buffer) => Buffer = 
     const start = `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},"data":`;
     const end = `,"emitted_at":${emittedAt}}}\n`;
     for (const data of records) {
+      // Serialised before the line starts: a record that cannot be must not leave half a line.
+      const text = data instanceof JsonText ? undefined : stringifyRecord(stream, data);
       batch.add(start);
-      if (data instanceof JsonText) for (const part of data.parts) batch.add(part);
-      else batch.add(JSON.stringify(data));
+      if (text === undefined) for (const part of (data as JsonText).parts) batch.add(part);
+      else batch.add(text);
       batch.add(end);
       if (batch.length >= BATCH_BYTES) await flush();
     }
@@ -133,6 +136,19 @@ export function createWriter(out: Writable, redact: (bytes: Buffer) => Buffer = 
     },
     writeRecords,
   };
+}
+
+function stringifyRecord(stream: string, data: unknown): string {
+  try {
+    return JSON.stringify(data);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new ConnectorError(
+      `A record of stream ${stream} from the API is nested too deeply to write as JSON; the stream stops before it.`,
+      "system_error",
+      "server_error",
+    );
+  }
 }
 
 /** Adds the line of a message other than a RECORD to the batch. */
