@@ -217,6 +217,37 @@ describe("faults: a spent retry budget fails transiently and a later read resume
     });
   }
 
+  test("one repository that keeps failing with 500s does not stop the others; the next read completes it", async () => {
+    const broken = sim.repositories()[2]!;
+    const config = simConfigFile(sim, { page_size: 10, max_retry_wait_seconds: 20 });
+    sim.clearFaults();
+    sim.inject({ kind: "500", match: new RegExp(`/${broken.slug}/pipelines\\?`), times: 1_000 });
+    const first = await readIn(config);
+    sim.clearFaults();
+    assert.equal(first.code, 1);
+    assert.equal(statuses(first.messages, "pipelines").at(-1), "INCOMPLETE");
+    const [error, ...more] = errors(first.messages);
+    assert.deepEqual(more, []);
+    assert.match(
+      error?.message ?? "",
+      new RegExp(`1 of ${RUNS.length} repositories could not be read in full \\(acme/${broken.slug}\\)`),
+    );
+    const brokenRuns = new Set(sim.runs(broken.slug as string).map((r) => r.uuid));
+    const others = [...runUuids(sim)].filter((uuid) => !brokenRuns.has(uuid));
+    assertSameSet(
+      new Set(records(first.messages, "pipelines").map((r) => r.uuid as string)),
+      new Set(others),
+      "every run of the other repositories",
+    );
+    const second = await readIn(config, { state: stateFileFrom(first.messages) });
+    assertCompleted(second, STREAMS);
+    assertSameSet(
+      new Set(records(second.messages, "pipelines").map((r) => r.uuid as string)),
+      brokenRuns,
+      "the next read reads only the repository that failed",
+    );
+  });
+
   test("a long 429 burst with the default concurrency (several repositories in flight): the same ending, and the resume completes", async () => {
     const budget = 20;
     const config = simConfigFile(sim, { page_size: 10, max_retry_wait_seconds: budget });

@@ -6,6 +6,7 @@
 import { PageItems } from "../bitbucket/json-body.js";
 import { numberedPages, type Page } from "../bitbucket/paginate.js";
 import { normaliseTimestamp, timestampFromMillis, timestampMillis } from "../bitbucket/timestamps.js";
+import { ConnectorError } from "../errors.js";
 import type { JsonObject, RecordData } from "../protocol/messages.js";
 import { laterCursor } from "../streams/cursor.js";
 import { type RepositoryRef, repositoryPath } from "../streams/repository-scope.js";
@@ -103,12 +104,15 @@ export async function* readRepositoryStreams(
   const producers = passes.map(
     ({ repo, streams: read }) =>
       () =>
-        readRepository(
-          ctx,
-          repo,
-          read.map((s) => ({ stream: s.stream, entry: s.entries[repo.uuid] })),
+        isolated(
+          readRepository(
+            ctx,
+            repo,
+            read.map((s) => ({ stream: s.stream, entry: s.entries[repo.uuid] })),
+          ),
         ),
   );
+  const failed: { repo: RepositoryRef; error: ConnectorError }[] = [];
   for await (const output of inOrder(producers, ctx.config.concurrency, 2)) {
     if ("item" in output) {
       if ("size" in output.item) progress.sized(output.item.size);
@@ -116,8 +120,16 @@ export async function* readRepositoryStreams(
       continue;
     }
     const { repo, streams: read } = passes[index++]!;
+    const done = output.done;
+    if (!Array.isArray(done)) {
+      failed.push({ repo, error: done.failed });
+      ctx.log(
+        "WARN",
+        `Stopped reading ${repo.full_name} for this sync: ${done.failed.message} Its state is unchanged, so the next sync reads it again; the other repositories go on.`,
+      );
+    }
     read.forEach((s, i) => {
-      const entry = output.done[i];
+      const entry = Array.isArray(done) ? done[i] : undefined;
       if (!entry) return;
       s.entries[repo.uuid] = entry;
       s.newest = laterCursor(s.newest, entry.created_on);
@@ -131,6 +143,28 @@ export async function* readRepositoryStreams(
     }
   }
   for (const s of streams) yield { stream: s.stream.name, checkpoint: stateOf(s) };
+  if (failed.length > 0) {
+    const [first] = failed;
+    throw new ConnectorError(
+      `${failed.length} of ${passes.length} repositories could not be read in full (${failed.map((f) => f.repo.full_name).join(", ")}); the others were. ${first!.error.message}`,
+      first!.error.failureType,
+      first!.error.code,
+    );
+  }
+}
+
+/**
+ * A repository whose pass fails on the API's side (a 5xx or a bad response past the retries) is
+ * left for the next sync instead of ending the sync for every repository after it. Anything
+ * else (credentials, the rate limit, stdout gone) ends the sync.
+ */
+async function* isolated<T, R>(pass: AsyncGenerator<T, R>): AsyncGenerator<T, R | { failed: ConnectorError }> {
+  try {
+    return yield* pass;
+  } catch (error) {
+    if (error instanceof ConnectorError && error.code === "server_error") return { failed: error };
+    throw error;
+  }
 }
 
 function toRunsState(state: JsonObject, stream: RepositoryStream): RunsState {
