@@ -21,16 +21,21 @@ export async function runCli(argv: string[], deps: CommandDeps, stderr: (text: s
     .usage("$0 <command> [options]\n\nAirbyte source for Bitbucket Cloud repositories and Pipelines runs.")
     .command("spec", "Print the connector specification (SPEC message)")
     .command("check", "Check that the config can read the workspace (CONNECTION_STATUS)", (y) =>
-      y.option("config", { type: "string", demandOption: true, describe: "Path to the config JSON" }),
+      y.option("config", { type: "string", demandOption: true, requiresArg: true, describe: "Path to the config JSON" }),
     )
     .command("discover", "Print the streams this source offers (CATALOG)", (y) =>
-      y.option("config", { type: "string", demandOption: true, describe: "Path to the config JSON" }),
+      y.option("config", { type: "string", demandOption: true, requiresArg: true, describe: "Path to the config JSON" }),
     )
     .command("read", "Read records, STATE and statuses for a configured catalog", (y) =>
       y
-        .option("config", { type: "string", demandOption: true, describe: "Path to the config JSON" })
-        .option("catalog", { type: "string", demandOption: true, describe: "Path to the ConfiguredAirbyteCatalog JSON" })
-        .option("state", { type: "string", describe: "Path to the state JSON (a list of STREAM states)" }),
+        .option("config", { type: "string", demandOption: true, requiresArg: true, describe: "Path to the config JSON" })
+        .option("catalog", {
+          type: "string",
+          demandOption: true,
+          requiresArg: true,
+          describe: "Path to the ConfiguredAirbyteCatalog JSON",
+        })
+        .option("state", { type: "string", requiresArg: true, describe: "Path to the state JSON (a list of STREAM states)" }),
     )
     .demandCommand(1, "Name a command: spec, check, discover or read.")
     .strict()
@@ -42,6 +47,8 @@ export async function runCli(argv: string[], deps: CommandDeps, stderr: (text: s
       usageError = message || error?.message || "invalid arguments";
     })
     .parseAsync();
+  const repeated = ["config", "catalog", "state"].find((name) => Array.isArray(parsed[name]));
+  if (repeated && usageError === undefined) usageError = `--${repeated} is given more than once.`;
   if (usageError !== undefined) {
     stderr(`source-bitbucket-pipelines: ${usageError}\nRun with --help for usage.\n`);
     return EXIT_USAGE;

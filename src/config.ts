@@ -61,7 +61,8 @@ export function readJsonFile(path: string, what: string, emptyMeansNothing = fal
   }
   if (emptyMeansNothing && text.trim() === "") return undefined;
   try {
-    return JSON.parse(text);
+    // Some editors on Windows save a byte-order mark first; it is not JSON but means nothing here.
+    return JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
   } catch (error) {
     throw new InputError(`The ${what} file ${path} is not valid JSON${jsonErrorPosition(text, error)}.`);
   }
@@ -84,7 +85,9 @@ export function parseConfig(raw: unknown, now: Date): Config {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new InputError("The config must be a JSON object with at least workspace and credentials.");
   }
-  const input = raw as Record<string, unknown>;
+  const input = { ...(raw as Record<string, unknown>) };
+  // The spec says "leave empty": a form may send the empty string for that.
+  if (input.start_date === "") delete input.start_date;
   const schema = structuredClone(connectionSpecification());
   const properties = schema.properties as Record<string, JsonSchema>;
   const credentialsSchema = properties.credentials as JsonSchema & { oneOf: JsonSchema[] };

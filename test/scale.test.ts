@@ -130,6 +130,19 @@ describe("large workspaces", () => {
     assert.deepEqual(environments(idle.messages), environments(first.messages));
   });
 
+  test("a configured repository that is not visible is named in a WARN log; the others are read", async () => {
+    const real = sim.repositories()[0]!.slug as string;
+    const result = await read({ repositories: ["no-such-repo", real] }, undefined, ["pipelines"]);
+    const warnings = result.messages
+      .filter((m) => m.type === "LOG" && m.log.level === "WARN")
+      .map((m) => m.log.message as string);
+    assert.ok(
+      warnings.some((w) => /Not read: .*not visible to the credentials .*: no-such-repo\./.test(w)),
+      warnings.join("\n"),
+    );
+    assert.equal(records(result.messages, "pipelines").length, sim.runs(real).length);
+  });
+
   test("max_requests_per_hour spaces requests evenly", async () => {
     const result = await read({ max_requests_per_hour: 3600, concurrency: 4 }, undefined, ["pipelines"]);
     const requests = Number(

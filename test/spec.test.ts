@@ -42,3 +42,15 @@ test("a missing required option is a usage error naming it", async () => {
   assert.equal(result.stdout, "");
   assert.match(result.stderr, /Missing required argument: catalog/);
 });
+
+test("an option without its path, or given twice, is a usage error naming it", async () => {
+  for (const [args, expected] of [
+    [["read", "--config", "c.json", "--catalog", "k.json", "--state"], /Not enough arguments following: state/],
+    [["check", "--config", "a.json", "--config", "b.json"], /--config is given more than once/],
+  ] as const) {
+    const result = await runConnector([...args]);
+    assert.equal(result.code, 2, args.join(" "));
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, expected);
+  }
+});

@@ -82,6 +82,15 @@ export async function read(args: ReadArgs, deps: CommandDeps): Promise<number> {
   } finally {
     await client.close();
   }
+  const missing = scope.missing();
+  if (missing.length > 0) {
+    await out.write(
+      log(
+        "WARN",
+        `Not read: these repositories of the config are not visible to the credentials in workspace "${config.workspace}": ${missing.join(", ")}. Check the slugs and the token's access.`,
+      ),
+    );
+  }
   await out.write(log("INFO", `Read finished: ${client.requestCount} requests to ${client.origin}.`));
   return failed ? 1 : 0;
 }
