@@ -17,6 +17,7 @@ import {
   statuses,
 } from "./helpers/protocol.js";
 import { SECRETS, simConfigFile } from "./helpers/sim-config.js";
+import { runVirtual } from "./helpers/virtual-clock.js";
 import { type Simulator, startSimulator } from "./simulator/index.js";
 import { mulberry32 } from "./simulator/random.js";
 
@@ -154,5 +155,59 @@ describe("restarts", () => {
       "the final run resumed, not restarted",
     );
     assert.ok(ofType(final.messages, "STATE").length >= 2);
+  });
+});
+
+describe("a large repository read slowly is checkpointed inside", () => {
+  let sim: Simulator;
+  before(async () => {
+    sim = await startSimulator({ seed: 8, repositories: 1, runsPerRepository: 120 });
+  });
+  after(() => sim.close());
+
+  test("a STATE every 10 minutes inside the repository; a sync stopped after one reads on below it", async () => {
+    const [repo] = sim.repositories();
+    const uuid = repo!.uuid as string;
+    // One request a minute: the 12 pages and 120 steps requests take about two hours.
+    const config = simConfigFile(sim, { page_size: 10, max_requests_per_hour: 60 });
+    const catalog = catalogFile(["pipelines", "pipeline_steps"]);
+    const full = await runVirtual(["read", "--config", config, "--catalog", catalog]);
+    assert.equal(full.code, 0);
+    assertValidMessages(full.messages);
+    const partialAt = full.messages.flatMap((m, i) =>
+      m.type === "STATE" &&
+      m.state.stream.stream_descriptor.name === "pipeline_steps" &&
+      m.state.stream.stream_state.repositories?.[uuid]?.partial
+        ? [i]
+        : [],
+    );
+    assert.ok(partialAt.length >= 5, `${partialAt.length} STATEs inside the repository`);
+
+    // Stop after the third such STATE: what was written before it, then a resume from it.
+    const cut = partialAt[2]!;
+    const before = full.messages.slice(0, cut + 1);
+    const stepsRequests = () => sim.requests.filter((r) => r.path.endsWith("/steps")).length;
+    const requestsBefore = stepsRequests();
+    const resumed = await runVirtual([
+      "read",
+      "--config",
+      config,
+      "--catalog",
+      catalog,
+      "--state",
+      writeJson(stateFileFrom(before), "state"),
+    ]);
+    assert.equal(resumed.code, 0);
+    for (const stream of ["pipelines", "pipeline_steps"]) {
+      const union = new Set([...records(before, stream), ...records(resumed.messages, stream)].map((r) => r.uuid as string));
+      const all = new Set(records(full.messages, stream).map((r) => r.uuid as string));
+      assertSameSet(union, all, `${stream}: what was written before the stop and the resume`);
+    }
+    const runsBefore = new Set(records(before, "pipelines").map((r) => r.uuid));
+    const stepsAgain = stepsRequests() - requestsBefore;
+    assert.ok(
+      stepsAgain <= 120 - runsBefore.size + 1,
+      `${stepsAgain} steps requests on resume, ${runsBefore.size} runs read before the stop`,
+    );
   });
 });

@@ -115,8 +115,18 @@ export async function* readRepositoryStreams(
   const failed: { repo: RepositoryRef; error: ConnectorError }[] = [];
   for await (const output of inOrder(producers, ctx.config.concurrency, 2)) {
     if ("item" in output) {
-      if ("size" in output.item) progress.sized(output.item.size);
-      else yield { stream: output.item.stream, records: output.item.records };
+      const item = output.item;
+      if ("size" in item) progress.sized(item.size);
+      else if ("records" in item) yield { stream: item.stream, records: item.records };
+      else {
+        // A large repository part read: its entries so far, and a STATE (its records are out).
+        const { repo, streams: read } = passes[index]!;
+        read.forEach((s, i) => {
+          const entry = item.partial[i];
+          if (entry) s.entries[repo.uuid] = entry;
+        });
+        for (const s of following) yield { stream: s.stream.name, checkpoint: stateOf(s) };
+      }
       continue;
     }
     const { repo, streams: read } = passes[index++]!;
@@ -178,14 +188,21 @@ function toRunsState(state: JsonObject, stream: RepositoryStream): RunsState {
 /** With idle_repository_poll_hours, skip repositories with nothing to expect (see the config). */
 function isDue(ctx: ReadContext, repo: RepositoryRef, entry: RepositoryRunsState): boolean {
   const hours = ctx.config.idleRepositoryPollHours;
-  if (hours === 0 || !entry.polled_at || entry.created_on === undefined) return true;
+  if (hours === 0 || !entry.polled_at || entry.created_on === undefined || entry.partial) return true;
   if (Object.values(entry.runs ?? {}).some(wasUnfinished)) return true;
   const polledAt = normaliseTimestamp(entry.polled_at) ?? "";
   if (repo.updatedOn === undefined || repo.updatedOn > polledAt) return true;
   return timestampMillis(polledAt) <= ctx.now() - hours * 3_600_000;
 }
 
-type PassItem = { stream: string; records: RecordData[] } | { size: number };
+type PassItem = { stream: string; records: RecordData[] } | { size: number } | { partial: (RepositoryRunsState | undefined)[] };
+
+/**
+ * A repository still being read gives a mid-pass checkpoint this often (of the sync's clock):
+ * when requests are scarce (one per run for steps, 1,000 an hour), a large repository can take
+ * hours, and a sync that stops must not start it over.
+ */
+const PARTIAL_CHECKPOINT_MS = 10 * 60_000;
 
 /** Records of a stream's finish() go out in batches of this many. */
 const FINISH_BATCH = 100;
@@ -241,10 +258,20 @@ async function* readRepository(
     const floors = followers.map((m) => m.tracker!.walkUntil());
     const walkUntil = floors.includes(undefined) ? undefined : floors.reduce((a, b) => (a! < b! ? a : b));
     const walk = walkRuns(ctx, pass, walkUntil);
+    let checkpointAt = ctx.now();
     let step = await walk.next();
     for (; !step.done; step = await walk.next()) {
-      if ("size" in step.value) yield step.value;
-      else yield* act(step.value.runs);
+      if ("size" in step.value) {
+        yield step.value;
+        continue;
+      }
+      const { runs } = step.value;
+      yield* act(runs);
+      for (const m of followers) m.tracker!.walkedTo(runs[runs.length - 1]?.createdOn);
+      if (ctx.now() - checkpointAt >= PARTIAL_CHECKPOINT_MS) {
+        checkpointAt = ctx.now();
+        yield { partial: members.map((m) => m.tracker?.checkpoint()) };
+      }
     }
     if (step.value === "not_found") {
       ctx.log("WARN", `Skipped ${repo.full_name}: its pipelines are not found (404: deleted, or Pipelines not enabled).`);

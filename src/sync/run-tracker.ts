@@ -30,6 +30,11 @@ export interface RepositoryRunsState {
   runs?: Record<string, WatchedRun>;
   /** When this repository was last asked for runs (only with idle_repository_poll_hours). */
   polled_at?: string;
+  /**
+   * A pass that stopped part way through a large repository: the runs created after `oldest`
+   * and up to `newest` were read. The next pass reads on below `oldest` instead of starting over.
+   */
+  partial?: { oldest: string; newest: string };
 }
 
 /** A stream's state: a newest cursor (named after the stream's cursor field) and per-repository entries. */
@@ -117,6 +122,16 @@ export function parseRunsState(raw: unknown, stream: string, cursorField: string
     if (created) parsed.created_on = created;
     const polledAt = cursorFrom(entry, "polled_at", where);
     if (polledAt) parsed.polled_at = polledAt;
+    const partial = (entry as Record<string, unknown>).partial;
+    if (partial !== undefined && partial !== null) {
+      const oldest = cursorFrom(partial, "oldest", `${where}, partial`);
+      const newest = cursorFrom(partial, "newest", `${where}, partial`);
+      if (!oldest || !newest)
+        throw new InputError(
+          `The state of stream ${stream} has a partial entry for repository ${uuid} without oldest and newest.`,
+        );
+      parsed.partial = { oldest, newest };
+    }
     const runs = (entry as Record<string, unknown>).runs;
     if (runs !== undefined && runs !== null) {
       if (typeof runs !== "object" || Array.isArray(runs)) {
@@ -166,6 +181,10 @@ export class RunTracker {
   private readonly reached = new Set<string>();
   private readonly nextRuns: Record<string, WatchedRun> = {};
   private newest: string | undefined;
+  /** The earlier pass's range of runs read, normalised. */
+  private readonly partial: { oldest: string; newest: string } | undefined;
+  /** created_on of the oldest run the walk has passed. */
+  private walked: string | undefined;
 
   constructor(
     private readonly before: RepositoryRunsState,
@@ -175,7 +194,9 @@ export class RunTracker {
     this.cursor = before.created_on ? normaliseTimestamp(before.created_on) : undefined;
     this.lookbackFloor = timestampFromMillis(clock.now - clock.lookbackHours * 3_600_000);
     this.watched = before.runs ?? {};
-    this.newest = before.created_on;
+    const p = before.partial;
+    this.partial = p ? { oldest: normaliseTimestamp(p.oldest)!, newest: normaliseTimestamp(p.newest)! } : undefined;
+    this.newest = laterCursor(before.created_on, p?.newest);
   }
 
   /** How far back (newest first) this stream needs the listing: undefined means all of it. */
@@ -191,12 +212,37 @@ export class RunTracker {
     const created = run.createdOn;
     const last = this.watched[run.uuid];
     if (last) this.reached.add(run.uuid);
-    const isNew = this.cursor === undefined || created === undefined || created > this.cursor;
+    const p = this.partial;
+    const readBefore = p !== undefined && created !== undefined && created > p.oldest && created <= p.newest;
+    const isNew = !readBefore && (this.cursor === undefined || created === undefined || created > this.cursor);
     if (isNew && created !== undefined) this.newest = laterCursor(this.newest, created);
     if (created !== undefined && (!run.finished || created >= this.lookbackFloor)) {
       this.nextRuns[run.uuid] = { created, seen: run.fingerprint };
     }
     return isNew || (last !== undefined && last.seen !== run.fingerprint);
+  }
+
+  /** The walk has passed every run down to this created_on (the oldest of the page just read). */
+  walkedTo(created: string | undefined): void {
+    if (created !== undefined) this.walked = created;
+  }
+
+  /**
+   * The entry so far, for a STATE in the middle of the pass: the runs read make one range with
+   * the earlier pass's, or there is nothing to save yet (undefined).
+   */
+  checkpoint(): RepositoryRunsState | undefined {
+    const low = this.walked;
+    const p = this.partial;
+    if (low === undefined || this.newest === undefined || (p && low > p.newest)) return undefined;
+    const unreached = Object.entries(this.watched).filter(([uuid]) => !this.reached.has(uuid));
+    const runs = { ...Object.fromEntries(unreached), ...this.nextRuns };
+    return {
+      ...(this.before.created_on ? { created_on: this.before.created_on } : {}),
+      ...(Object.keys(runs).length > 0 ? { runs } : {}),
+      ...(this.before.polled_at ? { polled_at: this.before.polled_at } : {}),
+      partial: { oldest: p && p.oldest < low ? p.oldest : low, newest: this.newest },
+    };
   }
 
   /** Watched unfinished runs the listing did not reach: to fetch by uuid (old ones are dropped). */
