@@ -74,10 +74,6 @@ export async function* followNext(client: BitbucketClient, firstUrl: string): As
  * Pages 1, 2, … of `path` with `pagelen = pageSize`. Stops on an empty page or when page ×
  * pagelen reaches `size`, with the pagelen the server used (it may serve fewer than asked for).
  * A tolerated status (e.g. 404) ends the walk and is returned.
- * When `wantsNext(page)` says the caller will surely read past a page, the next page is asked
- * for as soon as that page has arrived, so the caller works on one page while the next is on
- * its way. Never earlier: each page is asked for after the one before it was served, as in a
- * plain walk, so runs arriving mid-walk can only repeat rows, never hide one.
  */
 export async function* numberedPages(
   client: BitbucketClient,
@@ -85,30 +81,17 @@ export async function* numberedPages(
   query: Record<string, string | number | undefined>,
   pageSize: number,
   tolerate: number[] = [],
-  wantsNext: (page: Page) => boolean = () => false,
 ): AsyncGenerator<Page, number | undefined> {
-  const fetchPage = (page: number) => {
-    const url = client.url(path, { ...query, pagelen: pageSize, page });
-    const response = client.get(url, tolerate).then((r) => ({ url, ...r }));
-    // A page asked for ahead is not awaited if the caller stops early: its failure is not an error.
-    response.catch(() => {});
-    return response;
-  };
   const guard = new LoopGuard();
-  let next = fetchPage(1);
   for (let page = 1; ; page++) {
-    const response = await next;
+    const url = client.url(path, { ...query, pagelen: pageSize, page });
+    const response = await client.get(url, tolerate);
     if (tolerate.includes(response.status)) return response.status;
-    const current = asPage(response.body, response.url);
-    guard.check(response.url, current);
-    const served = current.pagelen ?? pageSize;
-    const last =
-      current.values.length === 0 ||
-      (current.size !== undefined ? page * served >= current.size : current.values.length < served);
-    const ahead = !last && wantsNext(current);
-    if (ahead) next = fetchPage(page + 1);
+    const current = asPage(response.body, url);
+    guard.check(url, current);
     yield { values: current.values, ...(current.size !== undefined ? { size: current.size } : {}) };
-    if (last) return undefined;
-    if (!ahead) next = fetchPage(page + 1);
+    if (current.values.length === 0) return undefined;
+    const served = current.pagelen ?? pageSize;
+    if (current.size !== undefined ? page * served >= current.size : current.values.length < served) return undefined;
   }
 }

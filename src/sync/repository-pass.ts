@@ -4,7 +4,7 @@
 // uuid once, and per-repository lookups (environments, deployments, steps) are fetched at most
 // once. Repositories are read concurrently; their outputs come out in repository order.
 import { PageItems } from "../bitbucket/json-body.js";
-import { numberedPages, type Page } from "../bitbucket/paginate.js";
+import { numberedPages } from "../bitbucket/paginate.js";
 import { normaliseTimestamp, timestampFromMillis, timestampMillis } from "../bitbucket/timestamps.js";
 import { ConnectorError } from "../errors.js";
 import type { JsonObject, RecordData } from "../protocol/messages.js";
@@ -314,20 +314,7 @@ async function* walkRuns(
 ): AsyncGenerator<{ runs: Run[] } | { size: number }, "done" | "not_found"> {
   const start = ctx.config.startDate;
   const boundary = { oldest: undefined as string | undefined, uuids: new Set<string>() };
-  // The walk surely goes on past a page whose oldest run is newer than where it stops.
-  const wantsNext = (page: Page): boolean => {
-    const values = page.values instanceof PageItems ? page.values.views() : page.values;
-    const oldest = describeRun(values[values.length - 1])?.createdOn;
-    return oldest !== undefined && (start === undefined || oldest >= start) && (until === undefined || oldest > until);
-  };
-  const pages = numberedPages(
-    ctx.client,
-    pass.path("/pipelines"),
-    { sort: "-created_on" },
-    ctx.config.pageSize,
-    [404],
-    wantsNext,
-  );
+  const pages = numberedPages(ctx.client, pass.path("/pipelines"), { sort: "-created_on" }, ctx.config.pageSize, [404]);
   let step = await pages.next();
   for (let first = true; !step.done; step = await pages.next(), first = false) {
     if (first && step.value.size !== undefined) yield { size: step.value.size };
