@@ -143,6 +143,19 @@ describe("large workspaces", () => {
     assert.equal(records(result.messages, "pipelines").length, sim.runs(real).length);
   });
 
+  test("ESTIMATE counts the runs a sync will emit: all of them in a full read, none announced in an incremental one", async () => {
+    const estimates = (messages: Awaited<ReturnType<typeof read>>["messages"]) =>
+      messages
+        .filter((m) => m.type === "TRACE" && m.trace.type === "ESTIMATE")
+        .map((m) => m.trace.estimate.row_estimate as number);
+    const full = await read({ concurrency: 1 }, undefined, ["pipelines"]);
+    const total = records(full.messages, "pipelines").length;
+    assert.ok(estimates(full.messages).length > 0);
+    assert.equal(estimates(full.messages).at(-1), total);
+    const incremental = await read({ concurrency: 1 }, stateFileFrom(full.messages), ["pipelines"]);
+    assert.deepEqual(estimates(incremental.messages), []);
+  });
+
   test("max_requests_per_hour spaces requests evenly", async () => {
     const result = await read({ max_requests_per_hour: 3600, concurrency: 4 }, undefined, ["pipelines"]);
     const requests = Number(

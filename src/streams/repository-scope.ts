@@ -83,8 +83,11 @@ export function createRepositoryScope(client: BitbucketClient, config: Config, k
     const refs: RepositoryRef[] = [];
     const raw: unknown[] = [];
     const seen = new Set<string>();
-    // Without the repositories stream only these fields are needed: a tenth of the bytes.
-    const query = keepRaw ? {} : { fields: "next,size,values.uuid,values.slug,values.full_name,values.updated_on" };
+    // Without the repositories stream only these fields are needed: a tenth of the bytes. Oldest
+    // first, so a repository created mid-listing lands on the last page instead of shifting every
+    // row after it (the default order is not documented).
+    const fields = keepRaw ? {} : { fields: "next,size,values.uuid,values.slug,values.full_name,values.updated_on" };
+    const query = { ...fields, sort: "created_on" };
     for await (const values of workspaceRepositories(client, config, query)) {
       for (const value of values) {
         const ref = toRepositoryRef(value);

@@ -317,7 +317,8 @@ async function* walkRuns(
   const pages = numberedPages(ctx.client, pass.path("/pipelines"), { sort: "-created_on" }, ctx.config.pageSize, [404]);
   let step = await pages.next();
   for (let first = true; !step.done; step = await pages.next(), first = false) {
-    if (first && step.value.size !== undefined) yield { size: step.value.size };
+    // Progress counts the runs a sync will emit: known from size only when it reads them all.
+    if (first && step.value.size !== undefined && until === undefined && start === undefined) yield { size: step.value.size };
     let reachedEnd = false;
     const runs: Run[] = [];
     const values = step.value.values;
@@ -387,6 +388,9 @@ class Progress {
       "INFO",
       `${this.repositoriesDone}/${this.repositories} repositories read, ${client.requestCount} requests made, about ${client.requestsLeftThisHour()} left in this hour's budget.`,
     );
-    return Math.round(this.sizeSum + average * (this.repositories - this.sizedRepositories));
+    if (this.sizedRepositories === 0) return undefined;
+    // Repositories not read yet are read in full in the same share as those read so far.
+    const share = Math.min(1, this.sizedRepositories / this.repositoriesDone);
+    return Math.round(this.sizeSum + average * Math.max(0, this.repositories - this.sizedRepositories) * share);
   }
 }
