@@ -49,13 +49,20 @@ export function describeApiError(status: number, body: unknown, url: string, ori
       );
     case 403:
       return new ApiError(
-        `The credentials may not read ${u.pathname.includes("/pipelines") ? "pipelines" : "repositories"} (403 on ${where}).${quoted} ${SCOPES_HELP}`,
+        `The credentials may not read ${/\/(pipelines|environments|deployments)/.test(u.pathname) ? "pipelines" : "repositories"} (403 on ${where}).${quoted} ${SCOPES_HELP}`,
         "config_error",
         "invalid_permissions",
         status,
       );
     case 404:
       return new ApiError(`${where} answered 404.${quoted}`, "system_error", "not_found", status);
+    case 410:
+      return new ApiError(
+        `Bitbucket says this is gone for good (410 on ${where}; a workspace marked as spam answers this).${quoted} Check the workspace in the config.`,
+        "config_error",
+        "workspace_not_found",
+        status,
+      );
     default:
       return new ApiError(`${where} failed with ${status} at ${origin}.${quoted}`, "system_error", "server_error", status);
   }
