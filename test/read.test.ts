@@ -30,6 +30,7 @@ async function read(config: string, catalog: string, state?: unknown) {
   const result = await runConnector(args);
   assertValidMessages(result.messages);
   assertNoSecrets(result.stdout + result.stderr, SECRETS);
+  assert.doesNotMatch(result.stderr, /\(node:\d+\) \w*Warning/, "no warning from Node.js on stderr");
   for (const m of result.messages.filter((m) => m.type === "RECORD")) {
     const validate = schemaValidators[m.record.stream]!;
     assert.ok(validate(m.record.data), `${m.record.stream} record invalid: ${ajv.errorsText(validate.errors)}`);
@@ -319,4 +320,14 @@ describe("read while the workspace changes", () => {
       assert.equal(runs.filter((r) => r.repository_uuid === repo.uuid).length, sim.runs(repo.slug as string).length);
     }
   });
+});
+
+test("at concurrency 16, Node.js prints no warning (abort listeners of the requests in flight)", async () => {
+  const sim = await startSimulator({ seed: 4, repositories: 24, runsPerRepository: 30 });
+  try {
+    const result = await read(simConfigFile(sim, { concurrency: 16, page_size: 10 }), catalogFile(["pipelines"]));
+    assert.equal(result.code, 0);
+  } finally {
+    await sim.close();
+  }
 });

@@ -1,5 +1,6 @@
 // The one HTTP client: auth header, keep-alive pool, timeouts, origin pinning and the retry loop.
 // Nothing else in the connector talks HTTP or catches HTTP failures.
+import { setMaxListeners } from "node:events";
 import { Agent, request } from "undici";
 import type { Credentials } from "../config.js";
 import { ConnectorError } from "../errors.js";
@@ -53,6 +54,8 @@ export class BitbucketClient {
     this.origin = new URL(options.apiUrl).origin;
     this.hourlyLimit = options.maxRequestsPerHour ?? 1000;
     this.signal = options.signal ? AbortSignal.any([options.signal, this.closing.signal]) : this.closing.signal;
+    // Every request and retry wait in flight listens to it (up to 16 repositories at once): not a leak.
+    setMaxListeners(256, this.signal);
     this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 32, pipelining: 1 });
     const c = options.credentials;
     this.authorization =
