@@ -36,7 +36,7 @@ export class BitbucketClient {
   requestCount = 0;
   private readonly agent: Agent;
   private readonly authorization: string;
-  /** Aborted by close(): a request still going (a page asked for ahead, a retry) stops there. */
+  /** Aborted by close(): a request or retry wait still going (its read ended elsewhere) stops there. */
   private readonly closing = new AbortController();
   /** Aborted when the sync is abandoned or the client closed. */
   private readonly signal: AbortSignal;
