@@ -170,7 +170,7 @@ describe("a large repository read slowly is checkpointed inside", () => {
     const uuid = repo!.uuid as string;
     // One request a minute: the 12 pages and 120 steps requests take about two hours.
     const config = simConfigFile(sim, { page_size: 10, max_requests_per_hour: 60 });
-    const catalog = catalogFile(["pipelines", "pipeline_steps"]);
+    const catalog = catalogFile(["pipelines", "pipeline_steps", "deployments"]);
     const full = await runVirtual(["read", "--config", config, "--catalog", catalog]);
     assert.equal(full.code, 0);
     assertValidMessages(full.messages);
@@ -198,9 +198,11 @@ describe("a large repository read slowly is checkpointed inside", () => {
       writeJson(stateFileFrom(before), "state"),
     ]);
     assert.equal(resumed.code, 0);
-    for (const stream of ["pipelines", "pipeline_steps"]) {
-      const union = new Set([...records(before, stream), ...records(resumed.messages, stream)].map((r) => r.uuid as string));
-      const all = new Set(records(full.messages, stream).map((r) => r.uuid as string));
+    for (const stream of ["pipelines", "pipeline_steps", "deployments"]) {
+      const key = (r: Message) => (stream === "deployments" ? r.id : r.uuid) as string;
+      const union = new Set([...records(before, stream), ...records(resumed.messages, stream)].map(key));
+      const all = new Set(records(full.messages, stream).map(key));
+      assert.ok(all.size > 0, stream);
       assertSameSet(union, all, `${stream}: what was written before the stop and the resume`);
     }
     const runsBefore = new Set(records(before, "pipelines").map((r) => r.uuid));

@@ -270,7 +270,8 @@ async function* readRepository(
       for (const m of followers) m.tracker!.walkedTo(runs[runs.length - 1]?.createdOn);
       if (ctx.now() - checkpointAt >= PARTIAL_CHECKPOINT_MS) {
         checkpointAt = ctx.now();
-        yield { partial: members.map((m) => m.tracker?.checkpoint()) };
+        // Not for a stream that writes its records after the walk (deployments): they are not out yet.
+        yield { partial: members.map((m) => (m.reader.finish ? undefined : m.tracker?.checkpoint())) };
       }
     }
     if (step.value === "not_found") {
