@@ -18,11 +18,13 @@ export const deployments: RepositoryStream = {
   followsRuns: true,
   parseState: runsStateParser("deployments", "pipeline_created_on"),
   open: (pass) => {
-    const changed = new Map<string, Run>();
+    // What the records need of each run, not the run: its bytes would keep its whole page in
+    // memory, and a first sync acts on every run of the repository.
+    const changed = new Map<string, ChangedRun>();
     const base = { repository_uuid: pass.repo.uuid, repository_full_name: pass.repo.full_name };
     return {
       onRun(run) {
-        changed.set(run.uuid, run);
+        changed.set(run.uuid, { uuid: run.uuid, fields: fieldsOf(run) });
         return undefined;
       },
       async *finish() {
@@ -31,7 +33,7 @@ export const deployments: RepositoryStream = {
         const environments = (await pass.list("/environments")) as Environment[];
         if (environments.length > 0) {
           const byUuid = new Map(environments.map((e) => [e.uuid, e]));
-          for (const row of (await pass.list("/deployments")) as BitbucketDeployment[]) {
+          for await (const row of pass.each("/deployments") as AsyncIterable<BitbucketDeployment>) {
             const pipelineUuid = row.release?.pipeline?.uuid ?? row.deployable?.pipeline?.uuid;
             if (row.state?.name === "UNDEPLOYED" || typeof row.uuid !== "string" || !pipelineUuid) continue;
             listed.add(pipelineUuid);
@@ -42,7 +44,7 @@ export const deployments: RepositoryStream = {
         for (const run of changed.values()) {
           if (listed.has(run.uuid)) continue;
           for (const rule of pass.ctx.config.deploymentRules) {
-            if (matches(rule, pass.repo.slug, run.raw)) yield { ...base, ...fromRule(rule, run) };
+            if (matches(rule, pass.repo.slug, run.fields as JsonObject)) yield { ...base, ...fromRule(rule, run) };
           }
         }
       },
@@ -76,6 +78,30 @@ interface Release {
   commit?: { hash?: string };
 }
 
+interface ChangedRun {
+  uuid: string;
+  fields: RunFields;
+}
+
+/** The fields of RunFields, and no more: a first sync keeps them for every run of a repository. */
+function fieldsOf(run: Run): RunFields {
+  const get = (name: string): unknown => (run.source ? run.source.get(name) : run.raw[name]);
+  const target = get("target") as RunFields["target"] | null | undefined;
+  const state = get("state") as RunFields["state"] | null | undefined;
+  return {
+    build_number: get("build_number") as number | undefined,
+    created_on: get("created_on") as string | undefined,
+    completed_on: get("completed_on") as string | undefined,
+    duration_in_seconds: get("duration_in_seconds") as number | undefined,
+    target: {
+      ref_name: target?.ref_name,
+      commit: { hash: target?.commit?.hash },
+      selector: { pattern: target?.selector?.pattern },
+    },
+    state: { name: state?.name, result: { name: state?.result?.name } },
+  };
+}
+
 interface RunFields {
   build_number?: number;
   created_on?: string;
@@ -85,8 +111,8 @@ interface RunFields {
   state?: { name?: string; stage?: { name?: string }; result?: { name?: string } };
 }
 
-function fromBitbucket(row: BitbucketDeployment, run: Run, environment: Environment | undefined): JsonObject {
-  const r = run.raw as RunFields;
+function fromBitbucket(row: BitbucketDeployment, run: ChangedRun, environment: Environment | undefined): JsonObject {
+  const r = run.fields;
   const release = row.release ?? row.deployable;
   const buildNumber = /^#(\d+)$/.exec(release?.name ?? "")?.[1];
   const state = row.state ?? {};
@@ -110,8 +136,8 @@ function fromBitbucket(row: BitbucketDeployment, run: Run, environment: Environm
   };
 }
 
-function fromRule(rule: DeploymentRule, run: Run): JsonObject {
-  const r = run.raw as RunFields;
+function fromRule(rule: DeploymentRule, run: ChangedRun): JsonObject {
+  const r = run.fields;
   const state = r.state ?? {};
   return {
     id: `rule:${rule.name}:${run.uuid}`,

@@ -44,6 +44,11 @@ export class RepositoryPass {
     }) as Promise<unknown[]>;
   }
 
+  /** The items of a paged listing under the repository as its pages come, kept nowhere; none on a 404. */
+  async *each(suffix: string): AsyncGenerator<unknown> {
+    for await (const page of numberedPages(this.ctx.client, this.path(suffix), {}, 100, [404])) yield* page.values;
+  }
+
   /** One run by uuid; undefined when it is gone (404). */
   run(uuid: string): Promise<Run | undefined> {
     return this.once(`run ${uuid}`, async () => {
