@@ -20,8 +20,7 @@ export const pipelineSteps: RepositoryStream = {
     const query = withCommands ? {} : { fields: COMMANDS.map((c) => `-values.${c}`).join(",") };
     return {
       async *onRun(run) {
-        const steps = await pass.list(`/pipelines/${encodeURIComponent(run.uuid)}/steps`, query);
-        for (const raw of steps) {
+        for await (const raw of pass.each(`/pipelines/${encodeURIComponent(run.uuid)}/steps`, query)) {
           const step = raw as JsonObject;
           if (typeof step.uuid !== "string") continue;
           if (!withCommands) for (const c of COMMANDS) delete step[c];

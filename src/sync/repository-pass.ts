@@ -45,8 +45,8 @@ export class RepositoryPass {
   }
 
   /** The items of a paged listing under the repository as its pages come, kept nowhere; none on a 404. */
-  async *each(suffix: string): AsyncGenerator<unknown> {
-    for await (const page of numberedPages(this.ctx.client, this.path(suffix), {}, 100, [404])) yield* page.values;
+  async *each(suffix: string, query: Record<string, string | number | undefined> = {}): AsyncGenerator<unknown> {
+    for await (const page of numberedPages(this.ctx.client, this.path(suffix), query, 100, [404])) yield* page.values;
   }
 
   /** One run by uuid; undefined when it is gone (404). */
