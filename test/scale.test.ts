@@ -152,6 +152,12 @@ describe("large workspaces", () => {
     const total = records(full.messages, "pipelines").length;
     assert.ok(estimates(full.messages).length > 0);
     assert.equal(estimates(full.messages).at(-1), total);
+    const firstAt = (what: (m: (typeof full.messages)[number]) => boolean) => full.messages.findIndex(what);
+    assert.ok(
+      firstAt((m) => m.type === "TRACE" && m.trace.type === "ESTIMATE") <
+        firstAt((m) => m.type === "RECORD" && m.record.stream === "pipelines"),
+      "the first ESTIMATE comes before the first record",
+    );
     const incremental = await read({ concurrency: 1 }, stateFileFrom(full.messages), ["pipelines"]);
     assert.deepEqual(estimates(incremental.messages), []);
   });

@@ -121,8 +121,10 @@ export async function* readRepositoryStreams(
   for await (const output of inOrder(producers, ctx.config.concurrency, 2)) {
     if ("item" in output) {
       const item = output.item;
-      if ("size" in item) progress.sized(item.size);
-      else if ("records" in item) yield { stream: item.stream, records: item.records };
+      if ("size" in item) {
+        const estimate = progress.sized(item.size);
+        if (estimate !== undefined && streams.some((s) => s.stream.name === "pipelines")) yield { stream: "pipelines", estimate };
+      } else if ("records" in item) yield { stream: item.stream, records: item.records };
       else {
         // A large repository part read: its entries so far, and a STATE (its records are out).
         const { repo, streams: read } = passes[index]!;
@@ -376,9 +378,11 @@ class Progress {
   }
 
   /** A repository's first page said how many runs it has. */
-  sized(size: number): void {
+  sized(size: number): number | undefined {
     this.sizeSum += size;
     this.sizedRepositories++;
+    // The first estimate goes out as soon as a first repository's size is known.
+    return this.sizedRepositories === 1 ? this.estimate() : undefined;
   }
 
   /** Returns an estimate of the total runs when it is time to publish one. */
@@ -388,15 +392,19 @@ class Progress {
     if (this.repositoriesDone !== 1 && this.repositoriesDone !== this.repositories && now - this.lastLog < 30_000)
       return undefined;
     this.lastLog = now;
-    const average = this.sizedRepositories > 0 ? this.sizeSum / this.sizedRepositories : 0;
     const client = this.ctx.client;
     this.ctx.log(
       "INFO",
       `${this.repositoriesDone}/${this.repositories} repositories read, ${client.requestCount} requests made, about ${client.requestsLeftThisHour()} left in this hour's budget.`,
     );
+    return this.estimate();
+  }
+
+  private estimate(): number | undefined {
     if (this.sizedRepositories === 0) return undefined;
+    const average = this.sizeSum / this.sizedRepositories;
     // Repositories not read yet are read in full in the same share as those read so far.
-    const share = Math.min(1, this.sizedRepositories / this.repositoriesDone);
+    const share = Math.min(1, this.sizedRepositories / Math.max(1, this.repositoriesDone));
     return Math.round(this.sizeSum + average * Math.max(0, this.repositories - this.sizedRepositories) * share);
   }
 }
