@@ -89,7 +89,7 @@ export async function* numberedPages(
     if (tolerate.includes(response.status)) return response.status;
     const current = asPage(response.body, url);
     guard.check(url, current);
-    yield { values: current.values, ...(current.size !== undefined ? { size: current.size } : {}) };
+    yield current;
     if (current.values.length === 0) return undefined;
     const served = current.pagelen ?? pageSize;
     if (current.size !== undefined ? page * served >= current.size : current.values.length < served) return undefined;

@@ -112,10 +112,9 @@ export function createWriter(out: Writable, redact: (bytes: Buffer) => Buffer = 
     const end = `,"emitted_at":${emittedAt}}}\n`;
     for (const data of records) {
       // Serialised before the line starts: a record that cannot be must not leave half a line.
-      const text = data instanceof JsonText ? undefined : stringifyRecord(stream, data);
+      const parts = data instanceof JsonText ? data.parts : [stringifyRecord(stream, data)];
       batch.add(start);
-      if (text === undefined) for (const part of (data as JsonText).parts) batch.add(part);
-      else batch.add(text);
+      for (const part of parts) batch.add(part);
       batch.add(end);
       if (batch.length >= BATCH_BYTES) await flush();
     }

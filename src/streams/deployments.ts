@@ -85,14 +85,13 @@ interface ChangedRun {
 
 /** The fields of RunFields, and no more: a first sync keeps them for every run of a repository. */
 function fieldsOf(run: Run): RunFields {
-  const get = (name: string): unknown => (run.source ? run.source.get(name) : run.raw[name]);
-  const target = get("target") as RunFields["target"] | null | undefined;
-  const state = get("state") as RunFields["state"] | null | undefined;
+  const target = run.field("target") as RunFields["target"] | null | undefined;
+  const state = run.field("state") as RunFields["state"] | null | undefined;
   return {
-    build_number: get("build_number") as number | undefined,
-    created_on: get("created_on") as string | undefined,
-    completed_on: get("completed_on") as string | undefined,
-    duration_in_seconds: get("duration_in_seconds") as number | undefined,
+    build_number: run.field("build_number") as number | undefined,
+    created_on: run.field("created_on") as string | undefined,
+    completed_on: run.field("completed_on") as string | undefined,
+    duration_in_seconds: run.field("duration_in_seconds") as number | undefined,
     target: {
       ref_name: target?.ref_name,
       commit: { hash: target?.commit?.hash },

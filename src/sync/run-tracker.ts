@@ -52,6 +52,8 @@ export interface Run {
   readonly raw: JsonObject;
   /** The run's bytes, when it came from a page (a record is written from them). */
   source: JsonItem | undefined;
+  /** One top-level field, without parsing the whole run when it came from a page. */
+  field(name: string): unknown;
 }
 
 /**
@@ -100,6 +102,10 @@ class DescribedRun implements Run {
   get raw(): JsonObject {
     this.object ??= this.source!.value();
     return this.object;
+  }
+
+  field(name: string): unknown {
+    return fieldOf(this.object ? undefined : this.source, this.object, name);
   }
 }
 
