@@ -11,10 +11,10 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { inflateSync } from "node:zlib";
-import { isoWeek, percentile } from "../report/metrics.js";
-import { CFR_COLOR, DEPLOYMENT_COLORS, P50_COLOR, P95_COLOR, STEP_ERROR_COLOR, STEP_FAILED_COLOR } from "../report/page.js";
+import { isoWeek, percentile } from "../../report/metrics.js";
+import { CFR_COLOR, DEPLOYMENT_COLORS, P50_COLOR, P95_COLOR, STEP_ERROR_COLOR, STEP_FAILED_COLOR } from "../../report/page.js";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 const run = promisify(execFile);
 
 // ---------------------------------------------------------------------------------------------
