@@ -164,7 +164,12 @@ const CATALOG_CASES: Array<[string, () => string, RegExp]> = [
   [
     "an unsupported sync mode",
     () => catalogOf([entry("pipelines", "INVALID")]),
-    /stream "pipelines" has sync_mode "INVALID".*full_refresh, incremental/,
+    /stream "pipelines" has sync_mode "INVALID".*full_refresh or incremental/,
+  ],
+  [
+    "a cursor field the stream does not have",
+    () => catalogOf([{ ...entry("pipelines", "incremental"), cursor_field: ["completed_on"] }]),
+    /stream "pipelines" has cursor_field \["completed_on"\]; its cursor is defined by the source: \["created_on"\]/,
   ],
   [
     "a stream listed twice",

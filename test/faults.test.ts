@@ -28,7 +28,7 @@ import { mulberry32 } from "./simulator/random.js";
 
 const STREAMS = ["repositories", "pipelines"];
 const RUNS = [23, 0, 41, 7, 30];
-const PIPELINE_PAGES = /\/pipelines\?/;
+const PIPELINE_PAGES = /\/pipelines\/\?/;
 const REPOSITORY_LISTING = /\/repositories\/acme\?/;
 
 async function readIn(
@@ -221,7 +221,7 @@ describe("faults: a spent retry budget fails transiently and a later read resume
     const broken = sim.repositories()[2]!;
     const config = simConfigFile(sim, { page_size: 10, max_retry_wait_seconds: 20 });
     sim.clearFaults();
-    sim.inject({ kind: "500", match: new RegExp(`/${broken.slug}/pipelines\\?`), times: 1_000 });
+    sim.inject({ kind: "500", match: new RegExp(`/${broken.slug}/pipelines/\\?`), times: 1_000 });
     const first = await readIn(config);
     sim.clearFaults();
     assert.equal(first.code, 1);

@@ -186,7 +186,7 @@ describe("a large repository read slowly is checkpointed inside", () => {
     // Stop after the third such STATE: what was written before it, then a resume from it.
     const cut = partialAt[2]!;
     const before = full.messages.slice(0, cut + 1);
-    const stepsRequests = () => sim.requests.filter((r) => r.path.endsWith("/steps")).length;
+    const stepsRequests = () => sim.requests.filter((r) => r.path.endsWith("/steps/")).length;
     const requestsBefore = stepsRequests();
     const resumed = await runVirtual([
       "read",

@@ -85,7 +85,7 @@ describe("large workspaces", () => {
     const newRun = sim.addRun(pushed!.slug as string, { state: "COMPLETED", result: "SUCCESSFUL" });
     sim.requests.length = 0;
     const idle = await read(config, stateFileFrom(settled.messages), ["pipelines"]);
-    const pipelineRequests = sim.requests.filter((r) => r.path.endsWith("/pipelines"));
+    const pipelineRequests = sim.requests.filter((r) => r.path.endsWith("/pipelines/"));
     assert.equal(pipelineRequests.length, withUnfinished + 1, "pushed-to repository plus those with unfinished runs");
     assert.ok(records(idle.messages, "pipelines").some((r) => r.uuid === newRun.uuid));
     assert.ok(
@@ -120,7 +120,7 @@ describe("large workspaces", () => {
     const settled = await read(stateFileFrom(first.messages));
     sim.requests.length = 0;
     const idle = await read(stateFileFrom(settled.messages));
-    const runListings = new Set(sim.requests.filter((r) => r.path.endsWith("/pipelines")).map((r) => r.path));
+    const runListings = new Set(sim.requests.filter((r) => r.path.endsWith("/pipelines/")).map((r) => r.path));
     assert.ok(runListings.size < sim.repositories().length, `${runListings.size} repositories asked for runs`);
     const environments = (messages: typeof idle.messages) =>
       records(messages, "environments")

@@ -4,7 +4,7 @@ import { setMaxListeners } from "node:events";
 import { Agent, request } from "undici";
 import type { Credentials } from "../config.js";
 import { ConnectorError } from "../errors.js";
-import { describeApiError, errorMessageOf } from "./errors.js";
+import { describeApiError, errorMessageOf, isNoApiHere } from "./errors.js";
 import { parseJsonBody } from "./json-body.js";
 import { backoffMs, classifyStatus, parseRetryAfter } from "./retry-policy.js";
 
@@ -129,10 +129,11 @@ export class BitbucketClient {
         url = new URL(headers.location, url).toString();
         continue;
       }
-      if (tolerate.includes(status)) return { status, body: parseJsonBody(chunks) };
       const outcome = classifyStatus(status);
       if (outcome.kind === "fail") {
-        throw describeApiError(status, parseJsonBody(chunks) ?? Buffer.concat(chunks).toString("utf8"), url, this.origin);
+        const body = parseJsonBody(chunks) ?? Buffer.concat(chunks).toString("utf8");
+        if (tolerate.includes(status) && !isNoApiHere(status, body)) return { status, body };
+        throw describeApiError(status, body, url, this.origin);
       }
       if (outcome.kind === "retry") {
         if (outcome.reason === "rate_limited") {

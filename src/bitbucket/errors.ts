@@ -34,6 +34,14 @@ export function errorMessageOf(body: unknown): string | undefined {
   return error.message;
 }
 
+/**
+ * A 404 that says no API is served at the URL: the connector asked the wrong thing, or the API
+ * moved (API notes §3.1). Never "this repository has nothing", so never skipped.
+ */
+export function isNoApiHere(status: number, body: unknown): boolean {
+  return status === 404 && /no API hosted at this URL/i.test(errorMessageOf(body) ?? "");
+}
+
 export function describeApiError(status: number, body: unknown, url: string, origin: string): ApiError {
   const u = new URL(url);
   const where = `GET ${u.host}${u.pathname}`;
@@ -55,6 +63,14 @@ export function describeApiError(status: number, body: unknown, url: string, ori
         status,
       );
     case 404:
+      if (isNoApiHere(status, body)) {
+        return new ApiError(
+          `${where} answered 404: Bitbucket serves no API at this URL.${quoted} The connector asked for a URL the API does not have (or the API moved): this is not an empty repository. Please report it with this message; a newer connector version may fix it.`,
+          "system_error",
+          "not_found",
+          status,
+        );
+      }
       return new ApiError(`${where} answered 404.${quoted}`, "system_error", "not_found", status);
     case 410:
       return new ApiError(

@@ -3,7 +3,7 @@
 // - pipelines: build `page=N` URLs ourselves, because the real `next` drops `sort`, and stop
 //   by `size` so the last page costs no extra request.
 import { ConnectorError } from "../errors.js";
-import type { BitbucketClient } from "./client.js";
+import type { ApiResponse, BitbucketClient } from "./client.js";
 import { JsonItem, PageItems } from "./json-body.js";
 
 /** A page's items: an array, or for a large page its items parsed as they are reached. */
@@ -72,8 +72,9 @@ export async function* followNext(client: BitbucketClient, firstUrl: string): As
 
 /**
  * Pages 1, 2, … of `path` with `pagelen = pageSize`. Stops on an empty page or when page ×
- * pagelen reaches `size`, with the pagelen the server used (it may serve fewer than asked for).
- * A tolerated status (e.g. 404) ends the walk and is returned.
+ * pagelen reaches `size`, with the pagelen the server used: it may serve fewer than asked for,
+ * and its `pagelen` may understate what it sent (a recorded steps page says 1 and holds 2), so
+ * the larger of the two. A tolerated status (e.g. 404) ends the walk and is returned.
  */
 export async function* numberedPages(
   client: BitbucketClient,
@@ -81,17 +82,19 @@ export async function* numberedPages(
   query: Record<string, string | number | undefined>,
   pageSize: number,
   tolerate: number[] = [],
-): AsyncGenerator<Page, number | undefined> {
+): AsyncGenerator<Page, ApiResponse | undefined> {
   const guard = new LoopGuard();
   for (let page = 1; ; page++) {
     const url = client.url(path, { ...query, pagelen: pageSize, page });
     const response = await client.get(url, tolerate);
-    if (tolerate.includes(response.status)) return response.status;
+    if (tolerate.includes(response.status)) return response;
     const current = asPage(response.body, url);
     guard.check(url, current);
     yield current;
     if (current.values.length === 0) return undefined;
-    const served = current.pagelen ?? pageSize;
-    if (current.size !== undefined ? page * served >= current.size : current.values.length < served) return undefined;
+    const served = Math.max(current.pagelen ?? 0, current.values.length);
+    if (current.size !== undefined) {
+      if (page * served >= current.size) return undefined;
+    } else if (!current.next && current.values.length < (current.pagelen ?? pageSize)) return undefined;
   }
 }

@@ -61,6 +61,6 @@ async function checkConnection(client: BitbucketClient, config: Config): Promise
       "no_resources",
     );
   }
-  await client.get(client.url(repositoryPath(config, repo.slug, "/pipelines"), { pagelen: 1, sort: "-created_on" }), [404]);
+  await client.get(client.url(repositoryPath(config, repo.slug, "/pipelines/"), { pagelen: 1, sort: "-created_on" }), [404]);
   return `Read repositories and pipelines of workspace "${config.workspace}" (checked ${repo.full_name}).`;
 }

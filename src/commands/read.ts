@@ -22,7 +22,9 @@ export interface ReadArgs {
 export async function read(args: ReadArgs, deps: CommandDeps): Promise<number> {
   const { out, now } = deps;
   const config = loadConfig(args.config, new Date(now()));
-  const configured = parseCatalog(readJsonFile(args.catalog, "catalog"));
+  const catalogNotes: string[] = [];
+  const configured = parseCatalog(readJsonFile(args.catalog, "catalog"), catalogNotes);
+  for (const note of catalogNotes) await out.write(log("INFO", note));
   const input = args.state === undefined ? { streams: new Map<string, unknown>() } : parseInputState(readStateFile(args.state));
   const states = new Map<string, JsonObject>();
   for (const [name, state] of input.streams) {

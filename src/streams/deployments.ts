@@ -30,10 +30,10 @@ export const deployments: RepositoryStream = {
       async *finish() {
         if (changed.size === 0) return;
         const listed = new Set<string>();
-        const environments = (await pass.list("/environments")) as Environment[];
+        const environments = (await pass.list("/environments/")) as Environment[];
         if (environments.length > 0) {
           const byUuid = new Map(environments.map((e) => [e.uuid, e]));
-          for await (const row of pass.each("/deployments") as AsyncIterable<BitbucketDeployment>) {
+          for await (const row of pass.each("/deployments/") as AsyncIterable<BitbucketDeployment>) {
             const pipelineUuid = row.release?.pipeline?.uuid ?? row.deployable?.pipeline?.uuid;
             if (row.state?.name === "UNDEPLOYED" || typeof row.uuid !== "string" || !pipelineUuid) continue;
             listed.add(pipelineUuid);

@@ -20,7 +20,7 @@ export const pipelineSteps: RepositoryStream = {
     const query = withCommands ? {} : { fields: COMMANDS.map((c) => `-values.${c}`).join(",") };
     return {
       async *onRun(run) {
-        for await (const raw of pass.each(`/pipelines/${encodeURIComponent(run.uuid)}/steps`, query)) {
+        for await (const raw of pass.each(`/pipelines/${encodeURIComponent(run.uuid)}/steps/`, query)) {
           const step = raw as JsonObject;
           if (typeof step.uuid !== "string") continue;
           if (!withCommands) for (const c of COMMANDS) delete step[c];

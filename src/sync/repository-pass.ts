@@ -3,6 +3,8 @@
 // each stream's RunTracker says which runs it acts on, watched unfinished runs are fetched by
 // uuid once, and per-repository lookups (environments, deployments, steps) are fetched at most
 // once. Repositories are read concurrently; their outputs come out in repository order.
+
+import { errorMessageOf } from "../bitbucket/errors.js";
 import { PageItems } from "../bitbucket/json-body.js";
 import { numberedPages } from "../bitbucket/paginate.js";
 import { normaliseTimestamp, timestampFromMillis, timestampMillis } from "../bitbucket/timestamps.js";
@@ -114,10 +116,12 @@ export async function* readRepositoryStreams(
             ctx,
             repo,
             read.map((s) => ({ stream: s.stream, entry: s.entries[repo.uuid] })),
+            (why) => skipped.push(why),
           ),
         ),
   );
   const failed: { repo: RepositoryRef; error: ConnectorError }[] = [];
+  const skipped: string[] = [];
   for await (const output of inOrder(producers, ctx.config.concurrency, 2)) {
     if ("item" in output) {
       const item = output.item;
@@ -160,6 +164,13 @@ export async function* readRepositoryStreams(
     }
   }
   for (const s of streams) yield { stream: s.stream.name, checkpoint: stateOf(s) };
+  if (skipped.length > 0 && skipped.length === polled) {
+    throw new ConnectorError(
+      `Every repository polled for runs (${polled}) was skipped, so this sync read no runs at all. The first: ${skipped[0]} Check that the credentials can read these repositories' Pipelines and that Pipelines is enabled; the state was kept, so nothing is lost.`,
+      "config_error",
+      "not_found",
+    );
+  }
   if (failed.length > 0) {
     const [first] = failed;
     throw new ConnectorError(
@@ -195,7 +206,8 @@ function toRunsState(state: JsonObject, stream: RepositoryStream): RunsState {
 /** With idle_repository_poll_hours, skip repositories with nothing to expect (see the config). */
 function isDue(ctx: ReadContext, repo: RepositoryRef, entry: RepositoryRunsState): boolean {
   const hours = ctx.config.idleRepositoryPollHours;
-  if (hours === 0 || !entry.polled_at || entry.created_on === undefined || entry.partial) return true;
+  // A repository that has never had a run is idle like any other: real workspaces have many.
+  if (hours === 0 || !entry.polled_at || entry.partial) return true;
   if (Object.values(entry.runs ?? {}).some(wasUnfinished)) return true;
   const polledAt = normaliseTimestamp(entry.polled_at) ?? "";
   if (repo.updatedOn === undefined || repo.updatedOn > polledAt) return true;
@@ -223,6 +235,7 @@ async function* readRepository(
   ctx: ReadContext,
   repo: RepositoryRef,
   group: { stream: RepositoryStream; entry: RepositoryRunsState | undefined }[],
+  skip: (why: string) => void,
 ): AsyncGenerator<PassItem, (RepositoryRunsState | undefined)[]> {
   const pass = new RepositoryPass(ctx, repo);
   const clock = {
@@ -281,8 +294,11 @@ async function* readRepository(
         yield { partial: members.map((m) => (m.reader.finish ? undefined : m.tracker?.checkpoint())) };
       }
     }
-    if (step.value === "not_found") {
-      ctx.log("WARN", `Skipped ${repo.full_name}: its pipelines are not found (404: deleted, or Pipelines not enabled).`);
+    if (typeof step.value === "object") {
+      const said = step.value.notFound ? ` Bitbucket said: "${step.value.notFound}".` : "";
+      const why = `${repo.full_name}'s pipelines answered 404 (deleted, or Pipelines not enabled).${said}`;
+      ctx.log("WARN", `Skipped ${why}`);
+      skip(why);
       return group.map((g) => stamped(g.entry));
     }
     const unreached = new Set(followers.flatMap((m) => m.tracker!.unreached()));
@@ -319,10 +335,10 @@ async function* walkRuns(
   ctx: ReadContext,
   pass: RepositoryPass,
   until: string | undefined,
-): AsyncGenerator<{ runs: Run[] } | { size: number }, "done" | "not_found"> {
+): AsyncGenerator<{ runs: Run[] } | { size: number }, "done" | { notFound: string | undefined }> {
   const start = ctx.config.startDate;
   const boundary = { oldest: undefined as string | undefined, uuids: new Set<string>() };
-  const pages = numberedPages(ctx.client, pass.path("/pipelines"), { sort: "-created_on" }, ctx.config.pageSize, [404]);
+  const pages = numberedPages(ctx.client, pass.path("/pipelines/"), { sort: "-created_on" }, ctx.config.pageSize, [404]);
   let step = await pages.next();
   for (let first = true; !step.done; step = await pages.next(), first = false) {
     // Progress counts the runs a sync will emit: known from size only when it reads them all.
@@ -360,7 +376,7 @@ async function* walkRuns(
       return "done";
     }
   }
-  return step.value === 404 ? "not_found" : "done";
+  return step.value ? { notFound: errorMessageOf(step.value.body) } : "done";
 }
 
 /** Progress for hosts and people: an ESTIMATE of the pipelines rows, and a LOG every 30 s. */

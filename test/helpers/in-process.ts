@@ -14,7 +14,11 @@ export interface InProcessResult {
   sleptMs: number;
 }
 
-export async function runInProcess(args: string[], options: { requestTimeoutMs?: number } = {}): Promise<InProcessResult> {
+/** `clockOffsetMs`: the connector's clock runs this far ahead of real time (e.g. hours later). */
+export async function runInProcess(
+  args: string[],
+  options: { requestTimeoutMs?: number; clockOffsetMs?: number } = {},
+): Promise<InProcessResult> {
   let stdout = "";
   let stderr = "";
   let sleptMs = 0;
@@ -24,15 +28,16 @@ export async function runInProcess(args: string[], options: { requestTimeoutMs?:
       done();
     },
   });
-  let clock = Date.now();
+  const offset = options.clockOffsetMs ?? 0;
+  let clock = Date.now() + offset;
   const code = await runCli(
     args,
     {
       out: createWriter(sink),
-      now: () => Math.max(clock, Date.now()),
+      now: () => Math.max(clock, Date.now() + offset),
       sleep: async (ms) => {
         sleptMs += ms;
-        clock = Math.max(clock, Date.now()) + ms;
+        clock = Math.max(clock, Date.now() + offset) + ms;
       },
       ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     },

@@ -39,8 +39,18 @@ export function handleApi(ctx: ApiContext, req: ApiRequest): SimResponse {
   } catch {
     return noApiHere();
   }
-  if (segments.length > 2 && segments[segments.length - 1] === "") segments.pop(); // trailing slash
+  // The Pipelines service's collections: the real API serves environments, deployments and steps
+  // only with the trailing slash (the slashless forms answer "no API hosted at this URL"); the
+  // pipelines listing answers both (API notes §3.1).
+  const trailingSlash = segments.length > 2 && segments[segments.length - 1] === "";
+  if (trailingSlash) segments.pop();
   const [version, collection, ws, slug, sub, id, ...rest] = segments;
+  const slashOnly =
+    collection === "repositories" &&
+    ((sub === "environments" && id === undefined) ||
+      (sub === "deployments" && id === undefined) ||
+      (sub === "pipelines" && rest[0] === "steps" && rest.length === 1));
+  if (slashOnly && !trailingSlash) return noApiHere();
   // The only deeper paths served: .../pipelines/{uuid}/steps and .../pipelines/{uuid}/steps/{step_uuid}.
   const stepsPath =
     collection === "repositories" && sub === "pipelines" && id !== undefined && rest[0] === "steps" && rest.length <= 2;

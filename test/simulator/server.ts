@@ -6,7 +6,7 @@ import type { Socket } from "node:net";
 import type { ApiRequest } from "./api.js";
 import { authKind } from "./auth.js";
 import { FaultQueue } from "./faults.js";
-import { maintenancePage, rateLimited, type SimResponse, serverError, text } from "./responses.js";
+import { maintenancePage, noApiHere, rateLimited, type SimResponse, serverError, text } from "./responses.js";
 import type { Fault, RequestLogEntry } from "./types.js";
 
 export type ApiHandler = (req: ApiRequest, origin: string) => SimResponse;
@@ -128,6 +128,8 @@ export class SimServer {
         return this.send(res, entry, serverError(Number(fault.kind) as 500 | 502 | 503));
       case "non-json":
         return this.send(res, entry, maintenancePage());
+      case "no-api":
+        return this.send(res, entry, noApiHere());
       case "redirect-offsite":
         return this.send(
           res,

@@ -36,7 +36,19 @@ export interface RequestLogEntry {
   at: number;
 }
 
-export type FaultKind = "429" | "500" | "502" | "503" | "reset" | "truncate" | "non-json" | "slow" | "hang" | "redirect-offsite";
+export type FaultKind =
+  | "429"
+  | "500"
+  | "502"
+  | "503"
+  | "reset"
+  | "truncate"
+  | "non-json"
+  | "slow"
+  | "hang"
+  | "redirect-offsite"
+  /** 404 "There is no API hosted at this URL", as if the API had moved. */
+  | "no-api";
 
 export interface Fault {
   /** Tested against the raw request path+query (e.g. /\/pipelines/). Default: every request. */

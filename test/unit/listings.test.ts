@@ -126,6 +126,79 @@ describe("listings that would never end, or end early", () => {
   });
 });
 
+describe("paging decided by what the server sent", () => {
+  const clientOf = (apiUrl: string): BitbucketClient =>
+    new BitbucketClient({
+      apiUrl,
+      credentials: { auth_type: "bearer", token: "sim-token" },
+      maxRetryWaitMs: 0,
+      requestTimeoutMs: 5_000,
+      sleep: (ms) => sleep(ms),
+      now: Date.now,
+      log: () => undefined,
+    });
+
+  test("a page whose pagelen understates its items (recorded: pagelen 1, 2 steps, size 2) is the last one", async () => {
+    const server = await listingServer(() => ({ page: 1, pagelen: 1, size: 2, values: [{ uuid: "{a}" }, { uuid: "{b}" }] }));
+    const c = clientOf(server.url);
+    try {
+      const read: unknown[] = [];
+      for await (const page of numberedPages(c, "/repositories/acme/r/pipelines/%7Bp%7D/steps/", {}, 100))
+        read.push(...page.values);
+      assert.equal(read.length, 2);
+      assert.equal(server.hits(), 1, "no request for a page 2 that cannot exist");
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+
+  test("a page with no items ends the walk, whatever size says", async () => {
+    const server = await listingServer((n) => ({ page: n, pagelen: 10, size: 500, values: n === 1 ? [{ uuid: "{a}" }] : [] }));
+    const c = clientOf(server.url);
+    try {
+      const read: unknown[] = [];
+      for await (const page of numberedPages(c, "/repositories/acme/r/pipelines/", {}, 10)) read.push(...page.values);
+      assert.equal(read.length, 1);
+      assert.equal(server.hits(), 2);
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+
+  test('a tolerated 404 that says "no API hosted at this URL" is an error naming the URL, not an empty listing', async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          type: "error",
+          error: {
+            message: "Resource not found",
+            detail: "There is no API hosted at this URL.\n\nFor information about our API's, please refer to the documentation",
+          },
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const c = clientOf(`http://127.0.0.1:${(server.address() as AddressInfo).port}/2.0`);
+    try {
+      await assert.rejects(
+        async () => {
+          for await (const _ of numberedPages(c, "/repositories/acme/r/environments", {}, 100, [404]));
+        },
+        (error: Error & { failureType?: string }) =>
+          /GET 127\.0\.0\.1:\d+\/2\.0\/repositories\/acme\/r\/environments answered 404: Bitbucket serves no API at this URL/.test(
+            error.message,
+          ) && error.failureType === "system_error",
+      );
+    } finally {
+      await c.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
 describe("responses that would never end", () => {
   const serve = async (handler: http.RequestListener, requestTimeoutMs: number) => {
     const server = http.createServer(handler);

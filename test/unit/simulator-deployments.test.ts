@@ -61,7 +61,7 @@ async function walk<T>(sim: Simulator, first: string): Promise<Page<T>[]> {
 }
 
 const enc = encodeURIComponent;
-const stepsPath = (slug: string, uuid: string): string => `/repositories/acme/${slug}/pipelines/${enc(uuid)}/steps`;
+const stepsPath = (slug: string, uuid: string): string => `/repositories/acme/${slug}/pipelines/${enc(uuid)}/steps/`;
 const ms = (iso: string): number => Date.parse(iso);
 
 function runById(sim: Simulator, slug: string, uuid: string): PipelineJson {
@@ -194,15 +194,29 @@ describe("simulator: pipeline steps", () => {
       assert.deepEqual([first?.page, first?.pagelen, first?.size], [1, 2, expected.length]);
       assert.equal(first?.next, `${sim.url}${stepsPath("web-app", run.uuid)}?page=2&pagelen=2`);
       assert.equal(pages.at(-1)?.next, undefined);
-      const slash = await getJson<Page<StepJson>>(sim, `${stepsPath("web-app", run.uuid)}/`);
-      assert.deepEqual([slash.pagelen, slash.size, slash.values], [10, expected.length, expected]);
+      const defaults = await getJson<Page<StepJson>>(sim, stepsPath("web-app", run.uuid));
+      assert.deepEqual([defaults.pagelen, defaults.size, defaults.values], [10, expected.length, expected]);
+      // The real API serves the Pipelines service's collections only with the trailing slash (API notes §3.1).
+      const slashless = await get(sim, stepsPath("web-app", run.uuid).slice(0, -1));
+      assert.equal(slashless.status, 404);
+      assert.match(slashless.text, /There is no API hosted at this URL/);
+      for (const collection of ["environments", "deployments"]) {
+        const response = await get(sim, `/repositories/acme/web-app/${collection}`);
+        assert.equal(response.status, 404, collection);
+        assert.match(response.text, /There is no API hosted at this URL/);
+      }
+      assert.equal(
+        (await get(sim, "/repositories/acme/web-app/pipelines")).status,
+        200,
+        "the pipelines listing answers both forms",
+      );
       const big = await getJson<Page<StepJson>>(sim, `${stepsPath("web-app", run.uuid)}?pagelen=500`);
       assert.equal(big.pagelen, 100);
 
       const one = expected[1];
       assert.ok(one);
-      assert.deepEqual(await getJson<StepJson>(sim, `${stepsPath("web-app", run.uuid)}/${enc(one.uuid)}`), one);
-      const unknownStep = await get(sim, `${stepsPath("web-app", run.uuid)}/${enc("{00000000-0000-4000-8000-000000000000}")}`);
+      assert.deepEqual(await getJson<StepJson>(sim, `${stepsPath("web-app", run.uuid)}${enc(one.uuid)}`), one);
+      const unknownStep = await get(sim, `${stepsPath("web-app", run.uuid)}${enc("{00000000-0000-4000-8000-000000000000}")}`);
       assert.equal(unknownStep.status, 404);
       const unknownRun = await get(sim, stepsPath("web-app", "{00000000-0000-4000-8000-000000000000}"));
       assert.equal(unknownRun.status, 404);
@@ -310,8 +324,8 @@ describe("simulator: pipeline steps", () => {
         assert.ok(run);
         for (const path of [
           stepsPath("web-app", run.uuid),
-          "/repositories/acme/web-app/environments",
-          "/repositories/acme/web-app/deployments",
+          "/repositories/acme/web-app/environments/",
+          "/repositories/acme/web-app/deployments/",
         ]) {
           const denied = await get(sim, path, "Bearer repo-only");
           assert.equal(denied.status, 403, path);
@@ -320,8 +334,8 @@ describe("simulator: pipeline steps", () => {
         sim.disablePipelines("web-app");
         for (const path of [
           stepsPath("web-app", run.uuid),
-          "/repositories/acme/web-app/environments",
-          "/repositories/acme/web-app/deployments",
+          "/repositories/acme/web-app/environments/",
+          "/repositories/acme/web-app/deployments/",
         ]) {
           assert.equal((await get(sim, path)).status, 404, path);
         }
@@ -367,7 +381,7 @@ describe("simulator: environments", () => {
         assert.equal(e.restrictions.type, "deployment_restrictions_configuration");
         assert.equal(typeof e.restrictions.admin_only, "boolean");
       }
-      const pages = await walk<EnvironmentJson>(sim, "/repositories/acme/web-app/environments?pagelen=2&fields=values.name");
+      const pages = await walk<EnvironmentJson>(sim, "/repositories/acme/web-app/environments/?pagelen=2&fields=values.name");
       assert.deepEqual(
         pages.map((p) => p.values.length),
         [2, 1],
@@ -376,7 +390,7 @@ describe("simulator: environments", () => {
         pages.flatMap((p) => p.values),
         envs,
       );
-      assert.equal(pages[0]?.next, `${sim.url}/repositories/acme/web-app/environments?pagelen=2&fields=values.name&page=2`);
+      assert.equal(pages[0]?.next, `${sim.url}/repositories/acme/web-app/environments/?pagelen=2&fields=values.name&page=2`);
       const slash = await getJson<Page<EnvironmentJson>>(sim, "/repositories/acme/web-app/environments/");
       assert.deepEqual([slash.page, slash.pagelen, slash.size, slash.values], [1, 10, 3, envs]);
       const prod = envs[2];
@@ -388,7 +402,7 @@ describe("simulator: environments", () => {
       );
 
       assert.deepEqual(sim.environments("mobile-app"), []);
-      const none = await getJson<Page<EnvironmentJson>>(sim, "/repositories/acme/mobile-app/environments");
+      const none = await getJson<Page<EnvironmentJson>>(sim, "/repositories/acme/mobile-app/environments/");
       assert.deepEqual([none.size, none.values], [0, []]);
       assert.equal(sim.environments("data-pipeline").length, 3);
     });
@@ -400,24 +414,24 @@ describe("simulator: deployments", () => {
     await withSim({ runsPerRepository: 60 }, async (sim) => {
       const expected = sim.deployments("web-app");
       assert.ok(expected.length > 10, `${expected.length} rows`);
-      const pages = await walk<DeploymentJson>(sim, "/repositories/acme/web-app/deployments?pagelen=7");
+      const pages = await walk<DeploymentJson>(sim, "/repositories/acme/web-app/deployments/?pagelen=7");
       assert.equal(pages.length, Math.ceil(expected.length / 7));
       assert.deepEqual(
         pages.flatMap((p) => p.values),
         expected,
       );
       assert.deepEqual([pages[0]?.page, pages[0]?.pagelen, pages[0]?.size], [1, 7, expected.length]);
-      assert.equal(pages[0]?.next, `${sim.url}/repositories/acme/web-app/deployments?pagelen=7&page=2`);
+      assert.equal(pages[0]?.next, `${sim.url}/repositories/acme/web-app/deployments/?pagelen=7&page=2`);
       const plain = await getJson<Page<DeploymentJson>>(sim, "/repositories/acme/web-app/deployments/?pagelen=100");
       assert.deepEqual(plain.values, expected);
       const env = sim.environments("web-app")[2]?.uuid ?? "";
       const ignored = await getJson<Page<DeploymentJson>>(
         sim,
-        `/repositories/acme/web-app/deployments?pagelen=100&sort=-state.started_on&environment=${enc(env)}&state.name=COMPLETED&q=${enc('state.name="COMPLETED"')}`,
+        `/repositories/acme/web-app/deployments/?pagelen=100&sort=-state.started_on&environment=${enc(env)}&state.name=COMPLETED&q=${enc('state.name="COMPLETED"')}`,
       );
       assert.deepEqual(ignored.values, expected, "no filter or sort support");
       assert.equal(
-        (await getJson<Page<DeploymentJson>>(sim, "/repositories/acme/web-app/deployments?pagelen=1000")).pagelen,
+        (await getJson<Page<DeploymentJson>>(sim, "/repositories/acme/web-app/deployments/?pagelen=1000")).pagelen,
         100,
       );
       const first = expected[0];
@@ -475,7 +489,7 @@ describe("simulator: deployments", () => {
       let byBranch = 0;
       for (const repo of without) {
         assert.deepEqual(sim.deployments(repo.slug), []);
-        const page = await getJson<Page<DeploymentJson>>(sim, `/repositories/acme/${repo.slug}/deployments`);
+        const page = await getJson<Page<DeploymentJson>>(sim, `/repositories/acme/${repo.slug}/deployments/`);
         assert.deepEqual([page.size, page.values], [0, []]);
         for (const run of sim.runs(repo.slug)) {
           const sel = run.target.selector;
@@ -516,7 +530,7 @@ describe("simulator: steps and deployments follow the control methods", () => {
       );
       const deploy = steps[1];
       assert.ok(deploy?.started_on);
-      const list = await getJson<Page<DeploymentJson>>(sim, "/repositories/acme/web-app/deployments?pagelen=100");
+      const list = await getJson<Page<DeploymentJson>>(sim, "/repositories/acme/web-app/deployments/?pagelen=100");
       assert.equal(list.size, before.length + 1);
       const row = list.values.find((d) => d.step.uuid === deploy.uuid);
       assert.ok(row);
@@ -530,7 +544,7 @@ describe("simulator: steps and deployments follow the control methods", () => {
       const finished = sim.steps("web-app", run.uuid);
       assert.ok(finished.every((s) => s.state.result?.name === "SUCCESSFUL"));
       assert.equal(finished[1]?.started_on, deploy.started_on, "a running step keeps its start");
-      const after = await getJson<Page<DeploymentJson>>(sim, "/repositories/acme/web-app/deployments?pagelen=100");
+      const after = await getJson<Page<DeploymentJson>>(sim, "/repositories/acme/web-app/deployments/?pagelen=100");
       const completed = after.values.find((d) => d.step.uuid === deploy.uuid);
       assert.ok(completed && completed.state.name === "COMPLETED");
       assert.equal(completed.state.status.name, "SUCCESSFUL");
@@ -720,9 +734,9 @@ describe("simulator: determinism, request log, scale", () => {
     await withSim({}, async (sim) => {
       const run = sim.runs("web-app")[0];
       assert.ok(run);
-      await get(sim, `${stepsPath("web-app", run.uuid)}/?pagelen=100&fields=${enc("-values.script_commands")}`);
-      await get(sim, "/repositories/acme/web-app/environments");
-      await get(sim, "/repositories/acme/web-app/deployments?page=2&pagelen=50");
+      await get(sim, `${stepsPath("web-app", run.uuid)}?pagelen=100&fields=${enc("-values.script_commands")}`);
+      await get(sim, "/repositories/acme/web-app/environments/");
+      await get(sim, "/repositories/acme/web-app/deployments/?page=2&pagelen=50");
       assert.deepEqual(
         sim.requests.map((r) => [r.path, r.query, r.status, r.auth]),
         [
@@ -732,8 +746,8 @@ describe("simulator: determinism, request log, scale", () => {
             200,
             "bearer",
           ],
-          ["/2.0/repositories/acme/web-app/environments", {}, 200, "bearer"],
-          ["/2.0/repositories/acme/web-app/deployments", { page: ["2"], pagelen: ["50"] }, 200, "bearer"],
+          ["/2.0/repositories/acme/web-app/environments/", {}, 200, "bearer"],
+          ["/2.0/repositories/acme/web-app/deployments/", { page: ["2"], pagelen: ["50"] }, 200, "bearer"],
         ],
       );
     });
@@ -750,9 +764,9 @@ describe("simulator: determinism, request log, scale", () => {
       );
       for (const run of runs.values.slice(0, 20))
         await getJson<Page<StepJson>>(sim, `${stepsPath("service-900", run.uuid)}?pagelen=100`);
-      const deployments = await walk<DeploymentJson>(sim, "/repositories/acme/service-901/deployments?pagelen=100");
+      const deployments = await walk<DeploymentJson>(sim, "/repositories/acme/service-901/deployments/?pagelen=100");
       assert.ok(deployments.length >= 1);
-      await getJson<Page<EnvironmentJson>>(sim, "/repositories/acme/service-901/environments");
+      await getJson<Page<EnvironmentJson>>(sim, "/repositories/acme/service-901/environments/");
       assert.ok(Date.now() - t1 < 2000, `requests took ${Date.now() - t1} ms`);
     });
   });
