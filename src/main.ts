@@ -3,16 +3,14 @@
 // and sets the exit code. Never process.exit(): pending stdout writes would be lost.
 import { setTimeout as sleep } from "node:timers/promises";
 import { runCli } from "./cli.js";
-import { tuneMemory } from "./memory.js";
 import { createWriter } from "./protocol/writer.js";
 import { secretsRedactor } from "./redact.js";
 
-tuneMemory();
 const argv = process.argv.slice(2);
 const redact = secretsRedactor(argv);
-const out = createWriter(process.stdout, redact.bytes);
+const out = createWriter(process.stdout, redact);
 const stderr = (text: string): void => {
-  process.stderr.write(redact.text(text));
+  process.stderr.write(redact(text));
 };
 
 process.exitCode = await runCli(

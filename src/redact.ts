@@ -5,23 +5,13 @@ import { readFileSync } from "node:fs";
 
 export const MASK = "**********";
 
-export interface Redactor {
-  text(text: string): string;
-  /** For UTF-8 bytes of whole lines: the same bytes when they hold no secret. */
-  bytes(bytes: Buffer): Buffer;
-}
-
-export function secretsRedactor(argv: string[]): Redactor {
+/** Masks the config's secrets in a text. */
+export function secretsRedactor(argv: string[]): (text: string) => string {
   const secrets = secretsInConfigFile(configPathOf(argv));
-  const secretBytes = secrets.map((s) => Buffer.from(s));
-  const text = (text: string): string => {
+  return (text) => {
     let masked = text;
     for (const secret of secrets) if (masked.includes(secret)) masked = masked.replaceAll(secret, MASK);
     return masked;
-  };
-  return {
-    text,
-    bytes: (bytes) => (secretBytes.some((s) => bytes.includes(s)) ? Buffer.from(text(bytes.toString("utf8"))) : bytes),
   };
 }
 

@@ -5,7 +5,6 @@ import { Agent, request } from "undici";
 import type { Credentials } from "../config.js";
 import { ConnectorError } from "../errors.js";
 import { describeApiError, errorMessageOf, isNoApiHere } from "./errors.js";
-import { parseJsonBody } from "./json-body.js";
 import { backoffMs, classifyStatus, parseRetryAfter } from "./retry-policy.js";
 
 /** Refused beyond this: a page of 100 runs is about 230 KB. */
@@ -28,6 +27,15 @@ export interface ClientOptions {
 export interface ApiResponse {
   status: number;
   body: unknown;
+}
+
+/** The parsed body, or undefined when it is not valid JSON. */
+function parseJsonBody(chunks: Buffer[]): unknown {
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    return undefined;
+  }
 }
 
 export class BitbucketClient {

@@ -4,24 +4,20 @@
 //   by `size` so the last page costs no extra request.
 import { ConnectorError } from "../errors.js";
 import type { ApiResponse, BitbucketClient } from "./client.js";
-import { JsonItem, PageItems } from "./json-body.js";
-
-/** A page's items: an array, or for a large page its items parsed as they are reached. */
-export type PageValues = readonly unknown[] | PageItems;
 
 export interface Page {
-  values: PageValues;
+  values: readonly unknown[];
   size?: number;
 }
 
 function asPage(body: unknown, url: string): Page & { next?: string; pagelen?: number } {
   const page = body as { values?: unknown; size?: unknown; next?: unknown; pagelen?: unknown } | null;
-  if (!page || typeof page !== "object" || !(Array.isArray(page.values) || page.values instanceof PageItems)) {
+  if (!page || typeof page !== "object" || !Array.isArray(page.values)) {
     throw listingError(url, 'no "values" list');
   }
   const count = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
   return {
-    values: page.values as PageValues,
+    values: page.values,
     ...(count(page.size) ? { size: page.size } : {}),
     ...(typeof page.next === "string" ? { next: page.next } : {}),
     ...(count(page.pagelen) && page.pagelen > 0 ? { pagelen: page.pagelen } : {}),
@@ -33,11 +29,9 @@ function listingError(url: string, what: string): ConnectorError {
   return new ConnectorError(`Unexpected response from GET ${u.host}${u.pathname}: ${what}.`, "system_error", "server_error");
 }
 
-/** The bytes (or JSON) of a page's first and last items, to tell a page served twice. */
-function ends(values: PageValues): string {
-  const items = values instanceof PageItems ? values.views() : values;
-  const text = (item: unknown) => (item instanceof JsonItem ? item.bytes().toString("latin1") : JSON.stringify(item));
-  return items.length === 0 ? "" : `${items.length} ${text(items[0])} ${text(items[items.length - 1])}`;
+/** A page's first and last items, to tell a page served twice. */
+function ends(values: readonly unknown[]): string {
+  return values.length === 0 ? "" : `${values.length} ${JSON.stringify(values[0])} ${JSON.stringify(values.at(-1))}`;
 }
 
 /**

@@ -6,20 +6,6 @@ export type StreamStatus = "STARTED" | "RUNNING" | "COMPLETE" | "INCOMPLETE";
 export type LogLevel = "FATAL" | "ERROR" | "WARN" | "INFO" | "DEBUG" | "TRACE";
 export type JsonObject = Record<string, unknown>;
 
-/**
- * A record's data or a state already serialised: the JSON text of one object, without line
- * breaks, in pieces (strings, or UTF-8 bytes as the API sent them) written one after the other.
- */
-export class JsonText {
-  readonly parts: readonly (string | Uint8Array)[];
-
-  constructor(...parts: (string | Uint8Array)[]) {
-    this.parts = parts;
-  }
-}
-
-export type RecordData = JsonObject | JsonText;
-
 export interface AirbyteStream {
   name: string;
   json_schema: JsonObject;
@@ -34,12 +20,12 @@ export type AirbyteMessage =
   | { type: "SPEC"; spec: JsonObject }
   | { type: "CONNECTION_STATUS"; connectionStatus: { status: "SUCCEEDED" | "FAILED"; message?: string } }
   | { type: "CATALOG"; catalog: { streams: AirbyteStream[] } }
-  | { type: "RECORD"; record: { stream: string; data: RecordData; emitted_at: number } }
+  | { type: "RECORD"; record: { stream: string; data: JsonObject; emitted_at: number } }
   | {
       type: "STATE";
       state: {
         type: "STREAM";
-        stream: { stream_descriptor: { name: string }; stream_state: JsonObject | JsonText };
+        stream: { stream_descriptor: { name: string }; stream_state: JsonObject };
         sourceStats: { recordCount: number };
       };
     }
@@ -68,13 +54,18 @@ type TraceBody =
       estimate: { name: string; type: "STREAM"; row_estimate: number };
     };
 
-export const streamState = (name: string, state: JsonObject | JsonText, recordCount: number): AirbyteMessage => ({
+export const streamState = (name: string, state: JsonObject, recordCount: number): AirbyteMessage => ({
   type: "STATE",
   state: {
     type: "STREAM",
     stream: { stream_descriptor: { name }, stream_state: state },
     sourceStats: { recordCount },
   },
+});
+
+export const record = (stream: string, data: JsonObject, now: number): AirbyteMessage => ({
+  type: "RECORD",
+  record: { stream, data, emitted_at: now },
 });
 
 export const log = (level: LogLevel, message: string): AirbyteMessage => ({ type: "LOG", log: { level, message } });

@@ -85,13 +85,13 @@ interface ChangedRun {
 
 /** The fields of RunFields, and no more: a first sync keeps them for every run of a repository. */
 function fieldsOf(run: Run): RunFields {
-  const target = run.field("target") as RunFields["target"] | null | undefined;
-  const state = run.field("state") as RunFields["state"] | null | undefined;
+  const raw = run.raw as RunFields;
+  const { target, state } = raw;
   return {
-    build_number: run.field("build_number") as number | undefined,
-    created_on: run.field("created_on") as string | undefined,
-    completed_on: run.field("completed_on") as string | undefined,
-    duration_in_seconds: run.field("duration_in_seconds") as number | undefined,
+    build_number: raw.build_number,
+    created_on: raw.created_on,
+    completed_on: raw.completed_on,
+    duration_in_seconds: raw.duration_in_seconds,
     target: {
       ref_name: target?.ref_name,
       commit: { hash: target?.commit?.hash },

@@ -2,7 +2,6 @@
 // plus the runs that changed since they were emitted (finished, or re-run within the look-back
 // window). Which runs those are is the RunTracker's business (sync/run-tracker.ts).
 import { runsStateParser } from "../sync/run-tracker.js";
-import { recordsWith } from "./record-data.js";
 import type { RepositoryStream } from "./stream.js";
 
 export const pipelines: RepositoryStream = {
@@ -12,8 +11,7 @@ export const pipelines: RepositoryStream = {
   cursorField: "created_on",
   followsRuns: true,
   parseState: runsStateParser("pipelines", "created_on"),
-  open: (pass) => {
-    const recordOf = recordsWith({ repository_uuid: pass.repo.uuid, repository_full_name: pass.repo.full_name });
-    return { onRun: (run) => [recordOf(run.source ?? run.raw)] };
-  },
+  open: (pass) => ({
+    onRun: (run) => [{ ...run.raw, repository_uuid: pass.repo.uuid, repository_full_name: pass.repo.full_name }],
+  }),
 };

@@ -3,9 +3,8 @@
 // updated_on), newest first so that a repository updated mid-walk shifts rows down (a duplicate)
 // rather than up (a loss); the cursor is therefore saved once, at the end.
 import { normaliseTimestamp } from "../bitbucket/timestamps.js";
-import type { JsonObject, RecordData } from "../protocol/messages.js";
+import type { JsonObject } from "../protocol/messages.js";
 import { cursorFrom, laterCursor } from "./cursor.js";
-import { recordsWith } from "./record-data.js";
 import { toRepositoryRef, workspaceRepositories } from "./repository-scope.js";
 import type { WorkspaceStream } from "./stream.js";
 
@@ -29,15 +28,14 @@ export const repositories: WorkspaceStream = {
       : (async function* () {
           yield await ctx.scope.takeRaw();
         })();
-    const asRecord = recordsWith();
     for await (const values of pages) {
-      const records: RecordData[] = [];
+      const records: JsonObject[] = [];
       for (const raw of values) {
         const ref = toRepositoryRef(raw);
         if (!ref || !ctx.scope.includes(ref)) continue;
         if (since && ref.updatedOn && ref.updatedOn <= since) continue;
         if (ref.updatedOn) newest = laterCursor(newest, ref.updatedOn);
-        records.push(asRecord(raw as JsonObject));
+        records.push(raw as JsonObject);
       }
       if (records.length > 0) yield { records };
     }

@@ -3,7 +3,7 @@
 
 import type { BitbucketClient } from "../bitbucket/client.js";
 import { ApiError } from "../bitbucket/errors.js";
-import { followNext, type PageValues } from "../bitbucket/paginate.js";
+import { followNext } from "../bitbucket/paginate.js";
 import { normaliseTimestamp } from "../bitbucket/timestamps.js";
 import type { Config } from "../config.js";
 import { ConnectorError } from "../errors.js";
@@ -44,7 +44,7 @@ export async function* workspaceRepositories(
   client: BitbucketClient,
   config: Config,
   query: Record<string, string | number | undefined> = {},
-): AsyncGenerator<PageValues> {
+): AsyncGenerator<readonly unknown[]> {
   const url = client.url(repositoriesPath(config), { pagelen: config.pageSize, ...query });
   try {
     for await (const page of followNext(client, url)) yield page.values;

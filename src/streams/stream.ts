@@ -5,7 +5,7 @@
 //   listing or an environments page is fetched once however many streams use it.
 import type { BitbucketClient } from "../bitbucket/client.js";
 import type { Config } from "../config.js";
-import type { JsonObject, RecordData } from "../protocol/messages.js";
+import type { JsonObject } from "../protocol/messages.js";
 import type { RepositoryPass } from "../sync/repository-pass.js";
 import type { Run } from "../sync/run-tracker.js";
 import type { RepositoryScope } from "./repository-scope.js";
@@ -25,7 +25,7 @@ export interface ReadContext {
  * a record does); checkpoints (its whole state, covering every record before it); and estimates
  * of its total rows, for progress.
  */
-export type StreamOutput = { records: RecordData[] } | { checkpoint: JsonObject } | { estimate: number };
+export type StreamOutput = { records: JsonObject[] } | { checkpoint: JsonObject } | { estimate: number };
 
 interface StreamBase {
   name: string;
@@ -47,9 +47,9 @@ export interface RepositoryReader {
    * A run this stream acts on (new since its cursor, or watched and changed): its records, at
    * once (an array) or as requests fetch them (an async iterable).
    */
-  onRun?(run: Run): RecordData[] | AsyncIterable<RecordData> | undefined;
+  onRun?(run: Run): JsonObject[] | AsyncIterable<JsonObject> | undefined;
   /** After the runs: records that need the whole pass (e.g. deployments, environments). */
-  finish?(): AsyncIterable<RecordData>;
+  finish?(): AsyncIterable<JsonObject>;
 }
 
 export interface RepositoryStream extends StreamBase {

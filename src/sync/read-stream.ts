@@ -1,7 +1,7 @@
 // The one loop from streams' outputs to protocol messages: STARTED, RUNNING at the first output,
 // records, a STATE (with the count of records it covers) after each checkpoint, COMPLETE. A
 // group of streams read in one pass shares the loop; each stream keeps its own counts.
-import { estimate, JsonText, streamState, streamStatus } from "../protocol/messages.js";
+import { estimate, record, streamState, streamStatus } from "../protocol/messages.js";
 import type { MessageWriter } from "../protocol/writer.js";
 import type { StreamOutput } from "../streams/stream.js";
 
@@ -22,15 +22,15 @@ export async function writeStreams(
       await out.write(streamStatus(output.stream, "RUNNING", now()));
     }
     if ("records" in output) {
-      await out.writeRecords(output.stream, output.records, now());
+      const emittedAt = now();
+      for (const data of output.records) await out.write(record(output.stream, data, emittedAt));
       s.recordsSinceState += output.records.length;
     } else if ("estimate" in output) {
       await out.write(estimate(output.stream, output.estimate, now()));
     } else {
       const text = JSON.stringify(output.checkpoint);
       if (text === s.lastState && s.recordsSinceState === 0) continue;
-      // The text is written as it is: a state can be megabytes, serialised once.
-      await out.write(streamState(output.stream, new JsonText(text), s.recordsSinceState));
+      await out.write(streamState(output.stream, output.checkpoint, s.recordsSinceState));
       s.lastState = text;
       s.recordsSinceState = 0;
     }

@@ -5,11 +5,10 @@
 // once. Repositories are read concurrently; their outputs come out in repository order.
 
 import { errorMessageOf } from "../bitbucket/errors.js";
-import { PageItems } from "../bitbucket/json-body.js";
 import { numberedPages } from "../bitbucket/paginate.js";
 import { normaliseTimestamp, timestampFromMillis, timestampMillis } from "../bitbucket/timestamps.js";
 import { ConnectorError } from "../errors.js";
-import type { JsonObject, RecordData } from "../protocol/messages.js";
+import type { JsonObject } from "../protocol/messages.js";
 import { laterCursor } from "../streams/cursor.js";
 import { type RepositoryRef, repositoryPath } from "../streams/repository-scope.js";
 import type { ReadContext, RepositoryStream, SyncMode } from "../streams/stream.js";
@@ -214,7 +213,7 @@ function isDue(ctx: ReadContext, repo: RepositoryRef, entry: RepositoryRunsState
   return timestampMillis(polledAt) <= ctx.now() - hours * 3_600_000;
 }
 
-type PassItem = { stream: string; records: RecordData[] } | { size: number } | { partial: (RepositoryRunsState | undefined)[] };
+type PassItem = { stream: string; records: JsonObject[] } | { size: number } | { partial: (RepositoryRunsState | undefined)[] };
 
 /**
  * A repository still being read gives a mid-pass checkpoint this often (of the sync's clock):
@@ -258,7 +257,7 @@ async function* readRepository(
   /** Each stream's records of these runs: one batch, and one more per run whose records took requests. */
   async function* act(runs: Run[]): AsyncGenerator<PassItem> {
     for (const m of followers) {
-      let records: RecordData[] = [];
+      let records: JsonObject[] = [];
       for (const run of runs) {
         const made = m.tracker!.see(run) ? m.reader.onRun?.(run) : undefined;
         if (!made) continue;
@@ -313,7 +312,7 @@ async function* readRepository(
   }
   for (const m of members) {
     if (!m.reader.finish) continue;
-    let records: RecordData[] = [];
+    let records: JsonObject[] = [];
     for await (const record of m.reader.finish()) {
       records.push(record);
       if (records.length < FINISH_BATCH) continue;
@@ -345,8 +344,7 @@ async function* walkRuns(
     if (first && step.value.size !== undefined && until === undefined && start === undefined) yield { size: step.value.size };
     let reachedEnd = false;
     const runs: Run[] = [];
-    const values = step.value.values;
-    for (const raw of values instanceof PageItems ? values.views() : values) {
+    for (const raw of step.value.values) {
       const run = describeRun(raw);
       if (!run) {
         ctx.log("WARN", `Skipped a run without a uuid in ${pass.repo.full_name}.`);

@@ -9,7 +9,6 @@
 //     MAX_UNFINISHED_PER_REPOSITORY of them (the newest);
 //   - finished runs created within the look-back window (config lookback_hours).
 // A run is acted on when it is newer than the cursor, or watched and changed.
-import { JsonItem, sourceOf } from "../bitbucket/json-body.js";
 import { normaliseTimestamp, timestampFromMillis } from "../bitbucket/timestamps.js";
 import { InputError } from "../errors.js";
 import type { JsonObject } from "../protocol/messages.js";
@@ -43,70 +42,33 @@ export interface RunsState {
   repositories?: Record<string, RepositoryRunsState>;
 }
 
+/** A run as the tracker sees it: what identifies it, and what changes when it changes. */
 export interface Run {
   uuid: string;
+  /** Normalised (timestamps.ts). */
   createdOn: string | undefined;
+  /** State, stage or result, and run_number (re-runs): what changes when a run changes. */
   fingerprint: string;
   finished: boolean;
-  /** The API's object, parsed on first use. */
-  readonly raw: JsonObject;
-  /** The run's bytes, when it came from a page (a record is written from them). */
-  source: JsonItem | undefined;
-  /** One top-level field, without parsing the whole run when it came from a page. */
-  field(name: string): unknown;
+  /** The API's object. */
+  raw: JsonObject;
 }
 
-/**
- * A run from a page (a JsonItem: only the fields below are parsed) or a parsed object. What
- * changes when a run changes: state, stage or result, and run_number (re-runs).
- */
-export function describeRun(source: unknown): Run | undefined {
-  const item = source instanceof JsonItem ? source : undefined;
-  if (!item && (!source || typeof source !== "object")) return undefined;
-  const object = item ? undefined : (source as JsonObject);
-  const uuid = fieldOf(item, object, "uuid");
+export function describeRun(raw: unknown): Run | undefined {
+  if (!raw || typeof raw !== "object") return undefined;
+  const object = raw as JsonObject;
+  const { uuid, created_on: created, run_number: runNumber } = object;
   if (typeof uuid !== "string") return undefined;
-  const created = fieldOf(item, object, "created_on");
-  const runNumber = fieldOf(item, object, "run_number");
-  const state = fieldOf(item, object, "state") as {
-    name?: unknown;
-    stage?: { name?: unknown };
-    result?: { name?: unknown };
-  } | null;
+  const state = object.state as { name?: unknown; stage?: { name?: unknown }; result?: { name?: unknown } } | null;
   const name = typeof state?.name === "string" ? state.name : "UNKNOWN";
   const detail = state?.result?.name ?? state?.stage?.name ?? "";
-  return new DescribedRun(
+  return {
     uuid,
-    typeof created === "string" ? normaliseTimestamp(created) : undefined,
-    `${name}:${typeof detail === "string" ? detail : ""}:${typeof runNumber === "number" ? runNumber : ""}`,
-    name === "COMPLETED",
-    item ?? sourceOf(object!),
-    object,
-  );
-}
-
-function fieldOf(item: JsonItem | undefined, object: JsonObject | undefined, name: string): unknown {
-  return item ? item.get(name) : object![name];
-}
-
-class DescribedRun implements Run {
-  constructor(
-    readonly uuid: string,
-    readonly createdOn: string | undefined,
-    readonly fingerprint: string,
-    readonly finished: boolean,
-    readonly source: JsonItem | undefined,
-    private object: JsonObject | undefined,
-  ) {}
-
-  get raw(): JsonObject {
-    this.object ??= this.source!.value();
-    return this.object;
-  }
-
-  field(name: string): unknown {
-    return fieldOf(this.object ? undefined : this.source, this.object, name);
-  }
+    createdOn: typeof created === "string" ? normaliseTimestamp(created) : undefined,
+    fingerprint: `${name}:${typeof detail === "string" ? detail : ""}:${typeof runNumber === "number" ? runNumber : ""}`,
+    finished: name === "COMPLETED",
+    raw: object,
+  };
 }
 
 export function parseRunsState(raw: unknown, stream: string, cursorField: string): RunsState {
