@@ -125,6 +125,8 @@ export interface RepoRecord {
   condensed: string | undefined;
   /** Deployment environments, generated on first need ([] for repositories without any). */
   environments?: EnvironmentJson[];
+  /** Set by hideEnvironments: the environments listing answers 404, or leaves these uuids out. */
+  hiddenEnvironments?: "404" | ReadonlySet<string>;
 }
 
 export function compareRuns(a: RunRecord, b: RunRecord): number {
