@@ -477,11 +477,17 @@ function getDeployment(ctx: ApiContext, req: ApiRequest, repo: RepoRecord, id: s
   return oneObject(req, withEnvironment(ctx, repo, [found], fieldPaths(req.params, "+", ""))[0]!);
 }
 
-/** Copies the `environment.…` paths asked for from each row's full environment (hidden ones too) into the row. */
+/** Copies the `environment.…` paths asked for from each row's full environment into the row (hidden ones too, unless deleted). */
 function withEnvironment(ctx: ApiContext, repo: RepoRecord, rows: DeploymentJson[], added: string[][]): DeploymentJson[] {
   const paths = added.filter(([head, ...rest]) => head === "environment" && rest.length > 0).map((p) => p.slice(1));
   if (paths.length === 0) return rows;
-  const environments = new Map(ctx.dataset.renderEnvironments(repo).map((e) => [e.uuid, e]));
+  const deleted = (uuid: string) => repo.hiddenEnvironments?.deleted === true && ctx.dataset.environmentHidden(repo, uuid);
+  const environments = new Map(
+    ctx.dataset
+      .renderEnvironments(repo)
+      .filter((e) => !deleted(e.uuid))
+      .map((e) => [e.uuid, e]),
+  );
   for (const row of rows) {
     const full = environments.get(row.environment.uuid);
     if (full) for (const path of paths) copyPath(full, row.environment as Record<string, unknown>, path);

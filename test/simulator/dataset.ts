@@ -282,17 +282,22 @@ export class Dataset {
     this.requireRepo(slug).pipelinesDisabled = true;
   }
 
-  hideEnvironments(slug: string, which: "all" | "404" | string[]): void {
+  hideEnvironments(slug: string, which: "all" | "404" | string[], deleted: boolean): void {
     const repo = this.requireRepo(slug);
-    if (which === "404") repo.hiddenEnvironments = "404";
-    else repo.hiddenEnvironments = new Set(which === "all" ? this.environmentsOf(repo).map((e) => e.uuid) : which);
+    const all = this.environmentsOf(repo).map((e) => e.uuid);
+    repo.hiddenEnvironments = { listing: which === "404" ? "404" : new Set(which === "all" ? all : which), deleted };
+  }
+
+  /** Whether hideEnvironments hid this environment from the listing. */
+  environmentHidden(repo: RepoRecord, uuid: string): boolean {
+    const listing = repo.hiddenEnvironments?.listing;
+    return listing === "404" || (listing?.has(uuid) ?? false);
   }
 
   /** Fresh copies of the environments its listing shows; undefined when the listing answers 404 (hideEnvironments). */
   renderEnvironmentsListing(repo: RepoRecord): EnvironmentJson[] | undefined {
-    const hidden = repo.hiddenEnvironments;
-    if (hidden === "404") return undefined;
-    return this.renderEnvironments(repo).filter((e) => !hidden?.has(e.uuid));
+    if (repo.hiddenEnvironments?.listing === "404") return undefined;
+    return this.renderEnvironments(repo).filter((e) => !this.environmentHidden(repo, e.uuid));
   }
 
   addRun(slug: string, opts: AddRunOptions = {}): RunRecord {

@@ -346,9 +346,9 @@ export interface Simulator {
    * The repository's environments listing stops showing environments its deployments still name (as when an
    * environment was deleted, or the listing fails): "all" lists none, "404" answers 404 Not found, a list of uuids
    * leaves those out. environments() still returns every environment, and the deployments listing still embeds
-   * them on request (fields=+values.environment.name).
+   * them on request (fields=+values.environment.name) unless `deleted`.
    */
-  hideEnvironments(slug: string, which: "all" | "404" | string[]): void;
+  hideEnvironments(slug: string, which: "all" | "404" | string[], opts?: { deleted?: boolean }): void;
   inject(fault: Fault): void;
   clearFaults(): void;
   close(): Promise<void>;

@@ -535,7 +535,7 @@ describe("simulator: deployments' environments", () => {
     });
   });
 
-  it("hideEnvironments empties the listing, answers it 404 or leaves some out; deployments stay", async () => {
+  it("hideEnvironments empties the listing, answers it 404 or leaves some out (deleted: not embedded either); deployments stay", async () => {
     await withSim({ repositories: 4 }, async (sim) => {
       const listing = async (slug: string) => {
         const res = await get(sim, `/repositories/acme/${slug}/environments/`);
@@ -559,6 +559,16 @@ describe("simulator: deployments' environments", () => {
       assert.equal(page.values.length, rows);
       assert.ok(page.values.every((d) => typeof d.environment.name === "string"));
       assert.deepEqual(await listing("data-pipeline"), ["Test", "Staging", "Production"], "other repositories unchanged");
+      sim.hideEnvironments("web-app", [staging!.uuid], { deleted: true });
+      const deleted = await getJson<Page<DeploymentJson>>(
+        sim,
+        `/repositories/acme/web-app/deployments/?pagelen=100&fields=${enc("+values.environment.name")}`,
+      );
+      assert.equal(deleted.values.length, rows, "a deleted environment's deployments stay");
+      assert.ok(deleted.values.some((d) => d.environment.uuid === staging!.uuid));
+      for (const d of deleted.values) {
+        assert.equal(d.environment.name === undefined, d.environment.uuid === staging!.uuid, "only the deleted one is bare");
+      }
     });
   });
 
