@@ -9,6 +9,7 @@ import {
   assertValidMessages,
   errors,
   type Message,
+  ofType,
   records,
   stateFileFrom,
   statuses,
@@ -230,5 +231,62 @@ describe("steps, environments and deployments", () => {
         sim.environments(r.slug as string).map((e) => ({ ...e, repository_uuid: r.uuid, repository_full_name: r.full_name })),
       );
     assert.deepEqual(new Map(got.map((e) => [e.uuid, e])), new Map(want.map((e) => [e.uuid, e as Message])));
+  });
+});
+
+describe("deployments without the environments listing", () => {
+  test("an empty, 404 or incomplete environments listing loses no deployment: names come from the deployments listing, with one WARN per repository", async () => {
+    const sim = await startSimulator({ repositories: 6, runsPerRepository: 30, seed: 3 });
+    try {
+      const slugs = sim
+        .repositories()
+        .map((r) => r.slug)
+        .filter((slug) => sim.environments(slug).length > 0);
+      const [empty, notFound, lacking, deleted, intact] = slugs;
+      assert.ok(intact, "five repositories with environments");
+      const envOf = (slug: string, name: string) => sim.environments(slug).find((e) => e.name === name)!.uuid;
+      sim.hideEnvironments(empty!, "all");
+      sim.hideEnvironments(notFound!, "404");
+      sim.hideEnvironments(lacking!, [envOf(lacking!, "Staging")]);
+      sim.hideEnvironments(deleted!, [envOf(deleted!, "Production")], { deleted: true });
+
+      const result = await read(simConfigFile(sim), ["deployments"]);
+      const got = new Map(records(result.messages, "deployments").map((d) => [d.id, d]));
+      const warnings = ofType(result.messages, "LOG").filter((m) => m.log.level === "WARN");
+      for (const repo of sim.repositories()) {
+        const envs = new Map(sim.environments(repo.slug).map((e) => [e.uuid, e]));
+        const rows = sim.deployments(repo.slug).filter((row) => row.state.name !== "UNDEPLOYED");
+        let unlisted = 0;
+        for (const row of rows) {
+          const d = got.get(row.uuid);
+          assert.ok(d, `${repo.slug}: deployment ${row.uuid} missing`);
+          const env = envs.get(row.environment.uuid)!;
+          const gone = repo.slug === deleted && env.name === "Production";
+          assert.equal(d.environment_uuid, env.uuid);
+          assert.equal(d.environment, gone ? null : env.name);
+          assert.equal(d.environment_type, gone ? null : env.environment_type.name.toLowerCase());
+          if (repo.slug === lacking ? env.name === "Staging" : repo.slug === deleted ? gone : repo.slug !== intact) unlisted++;
+        }
+        const mine = warnings.filter((m) => m.log.message.includes(repo.full_name));
+        if (unlisted === 0) {
+          assert.deepEqual(mine, [], `${repo.slug}: no WARN`);
+          continue;
+        }
+        assert.equal(mine.length, 1, `${repo.slug}: one WARN`);
+        assert.match(mine[0]!.log.message, new RegExp(`: ${unlisted} deployment\\(s\\) name an environment`));
+      }
+      assert.match(
+        warnings.find((m) => m.log.message.includes(`/${deleted}`))!.log.message,
+        /environment and environment_type are null/,
+      );
+      // The listings are asked with the slash, the deployments with the environment's name and type.
+      const asked = sim.requests.filter((r) => /\/(deployments|environments)\/?$/.test(r.path));
+      assert.ok(asked.length > 0 && asked.every((r) => r.path.endsWith("/")));
+      for (const r of asked.filter((r) => r.path.endsWith("/deployments/"))) {
+        assert.deepEqual(r.query.fields, ["+values.environment.name,+values.environment.environment_type.name"]);
+      }
+    } finally {
+      await sim.close();
+    }
   });
 });

@@ -11,7 +11,7 @@ export const environments: RepositoryStream = {
   parseState: (state) => (typeof state === "object" && state !== null ? (state as JsonObject) : {}),
   open: (pass) => ({
     async *finish() {
-      for (const raw of await pass.list("/environments")) {
+      for (const raw of await pass.list("/environments/")) {
         const environment = raw as JsonObject;
         if (typeof environment.uuid !== "string") continue;
         yield { ...environment, repository_uuid: pass.repo.uuid, repository_full_name: pass.repo.full_name };
