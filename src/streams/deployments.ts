@@ -115,9 +115,10 @@ function fieldsOf(run: Run): RunFields {
     completed_on: run.field("completed_on") as string | undefined,
     duration_in_seconds: run.field("duration_in_seconds") as number | undefined,
     target: {
+      ref_type: target?.ref_type,
       ref_name: target?.ref_name,
       commit: { hash: target?.commit?.hash },
-      selector: { pattern: target?.selector?.pattern },
+      selector: { type: target?.selector?.type, pattern: target?.selector?.pattern },
     },
     state: { name: state?.name, result: { name: state?.result?.name } },
   };
@@ -128,7 +129,12 @@ interface RunFields {
   created_on?: string;
   completed_on?: string;
   duration_in_seconds?: number;
-  target?: { ref_name?: string; commit?: { hash?: string }; selector?: { pattern?: string } };
+  target?: {
+    ref_type?: string;
+    ref_name?: string;
+    commit?: { hash?: string };
+    selector?: { type?: string; pattern?: string };
+  };
   state?: { name?: string; stage?: { name?: string }; result?: { name?: string } };
 }
 
@@ -180,13 +186,25 @@ function fromRule(rule: DeploymentRule, run: ChangedRun): JsonObject {
   };
 }
 
-/** Every pattern the rule gives must match the whole value; a missing value never matches. */
+const BRANCH_REFS = new Set(["branch", "named_branch"]);
+const TAG_REFS = new Set(["tag", "annotated_tag"]);
+
+/**
+ * Every condition the rule gives must hold; a pattern matches the whole value, and a missing value
+ * never matches. A branch or tag pattern looks at ref_name only for a run on that kind of ref: a tag
+ * called "main" is no push to main.
+ */
 export function matches(rule: DeploymentRule, repositorySlug: string, raw: JsonObject): boolean {
   const target = (raw as RunFields).target;
+  const refType = target?.ref_type ?? "";
   const test = (pattern: RegExp | undefined, value: string | undefined): boolean =>
     !pattern || (value !== undefined && pattern.test(value));
   return (
-    test(rule.repository, repositorySlug) && test(rule.pipeline, target?.selector?.pattern) && test(rule.branch, target?.ref_name)
+    test(rule.repository, repositorySlug) &&
+    (!rule.selectorType || target?.selector?.type === rule.selectorType) &&
+    test(rule.pipeline, target?.selector?.pattern) &&
+    test(rule.branch, BRANCH_REFS.has(refType) ? target?.ref_name : undefined) &&
+    test(rule.tag, TAG_REFS.has(refType) ? target?.ref_name : undefined)
   );
 }
 
