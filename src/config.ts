@@ -33,10 +33,16 @@ export interface DeploymentRule {
   name: string;
   environment: string;
   environmentType: "production" | "staging" | "test" | "other";
-  /** Whole-value, case-sensitive matchers; absent patterns match anything. */
+  /** Conditions; an absent one holds for every run. Patterns match the whole value, case-sensitively. */
   repository?: RegExp;
+  /** target.selector.type: the section of bitbucket-pipelines.yml that ran (spec.json lists them). */
+  selectorType?: "default" | "branches" | "tags" | "custom" | "pull-requests";
+  /** target.selector.pattern, of any selector type. */
   pipeline?: RegExp;
+  /** target.ref_name of a run on a branch. */
   branch?: RegExp;
+  /** target.ref_name of a run on a tag. */
+  tag?: RegExp;
 }
 
 export const DEFAULT_API_URL = "https://api.bitbucket.org/2.0";
@@ -212,8 +218,10 @@ interface RuleInput {
   environment: string;
   environment_type?: DeploymentRule["environmentType"];
   repository_pattern?: string;
+  selector_type?: DeploymentRule["selectorType"];
   pipeline_pattern?: string;
   branch_pattern?: string;
+  tag_pattern?: string;
 }
 
 function parseDeploymentRules(value: unknown): DeploymentRule[] {
@@ -222,7 +230,7 @@ function parseDeploymentRules(value: unknown): DeploymentRule[] {
   return rules.map((rule, index) => {
     if (names.has(rule.name)) throw new InputError(`Config field deployment_rules has two rules named "${rule.name}".`);
     names.add(rule.name);
-    const compile = (field: "repository_pattern" | "pipeline_pattern" | "branch_pattern"): RegExp | undefined => {
+    const compile = (field: "repository_pattern" | "pipeline_pattern" | "branch_pattern" | "tag_pattern"): RegExp | undefined => {
       const source = rule[field];
       if (source === undefined || source === "") return undefined;
       try {
@@ -236,9 +244,11 @@ function parseDeploymentRules(value: unknown): DeploymentRule[] {
     const repository = compile("repository_pattern");
     const pipeline = compile("pipeline_pattern");
     const branch = compile("branch_pattern");
-    if (!repository && !pipeline && !branch) {
+    const tag = compile("tag_pattern");
+    const selectorType = rule.selector_type;
+    if (!repository && !selectorType && !pipeline && !branch && !tag) {
       throw new InputError(
-        `Config field deployment_rules[${index}] (rule "${rule.name}") gives no pattern: it would count every run as a deployment. Give repository_pattern, pipeline_pattern or branch_pattern.`,
+        `Config field deployment_rules[${index}] (rule "${rule.name}") gives no condition: it would count every run as a deployment. Give repository_pattern, selector_type, pipeline_pattern, branch_pattern or tag_pattern.`,
       );
     }
     return {
@@ -246,8 +256,10 @@ function parseDeploymentRules(value: unknown): DeploymentRule[] {
       environment: rule.environment,
       environmentType: rule.environment_type ?? "other",
       ...(repository ? { repository } : {}),
+      ...(selectorType ? { selectorType } : {}),
       ...(pipeline ? { pipeline } : {}),
       ...(branch ? { branch } : {}),
+      ...(tag ? { tag } : {}),
     };
   });
 }

@@ -9,13 +9,14 @@ import {
   assertValidMessages,
   errors,
   type Message,
+  ofType,
   records,
   stateFileFrom,
   statuses,
 } from "./helpers/protocol.js";
 import { runConnector } from "./helpers/run.js";
 import { SECRETS, simConfigFile } from "./helpers/sim-config.js";
-import { type Simulator, startSimulator } from "./simulator/index.js";
+import { type AddRunOptions, type Simulator, startSimulator } from "./simulator/index.js";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -110,10 +111,10 @@ describe("steps, environments and deployments", () => {
     for (const repo of sim.repositories()) {
       for (const run of sim.runs(repo.slug as string)) {
         if (listed.has(run.uuid)) continue;
-        const target = run.target as { ref_name?: string; selector?: { pattern?: string } };
+        const target = run.target as { ref_type?: string; ref_name?: string; selector?: { pattern?: string } };
         const rules = [
           target.selector?.pattern === "deploy-prod" ? "prod-custom" : undefined,
-          target.ref_name === "main" ? "main-branch" : undefined,
+          target.ref_type === "branch" && target.ref_name === "main" ? "main-branch" : undefined,
         ].filter(Boolean);
         for (const rule of rules) {
           expected++;
@@ -230,5 +231,131 @@ describe("steps, environments and deployments", () => {
         sim.environments(r.slug as string).map((e) => ({ ...e, repository_uuid: r.uuid, repository_full_name: r.full_name })),
       );
     assert.deepEqual(new Map(got.map((e) => [e.uuid, e])), new Map(want.map((e) => [e.uuid, e as Message])));
+  });
+});
+
+describe("deployments without the environments listing", () => {
+  test("an empty, 404 or incomplete environments listing loses no deployment: names come from the deployments listing, with one WARN per repository", async () => {
+    const sim = await startSimulator({ repositories: 6, runsPerRepository: 30, seed: 3 });
+    try {
+      const slugs = sim
+        .repositories()
+        .map((r) => r.slug)
+        .filter((slug) => sim.environments(slug).length > 0);
+      const [empty, notFound, lacking, deleted, intact] = slugs;
+      assert.ok(intact, "five repositories with environments");
+      const envOf = (slug: string, name: string) => sim.environments(slug).find((e) => e.name === name)!.uuid;
+      sim.hideEnvironments(empty!, "all");
+      sim.hideEnvironments(notFound!, "404");
+      sim.hideEnvironments(lacking!, [envOf(lacking!, "Staging")]);
+      sim.hideEnvironments(deleted!, [envOf(deleted!, "Production")], { deleted: true });
+
+      const result = await read(simConfigFile(sim), ["deployments"]);
+      const got = new Map(records(result.messages, "deployments").map((d) => [d.id, d]));
+      const warnings = ofType(result.messages, "LOG").filter((m) => m.log.level === "WARN");
+      for (const repo of sim.repositories()) {
+        const envs = new Map(sim.environments(repo.slug).map((e) => [e.uuid, e]));
+        const rows = sim.deployments(repo.slug).filter((row) => row.state.name !== "UNDEPLOYED");
+        let unlisted = 0;
+        for (const row of rows) {
+          const d = got.get(row.uuid);
+          assert.ok(d, `${repo.slug}: deployment ${row.uuid} missing`);
+          const env = envs.get(row.environment.uuid)!;
+          const gone = repo.slug === deleted && env.name === "Production";
+          assert.equal(d.environment_uuid, env.uuid);
+          assert.equal(d.environment, gone ? null : env.name);
+          assert.equal(d.environment_type, gone ? null : env.environment_type.name.toLowerCase());
+          if (repo.slug === lacking ? env.name === "Staging" : repo.slug === deleted ? gone : repo.slug !== intact) unlisted++;
+        }
+        const mine = warnings.filter((m) => m.log.message.includes(repo.full_name));
+        if (unlisted === 0) {
+          assert.deepEqual(mine, [], `${repo.slug}: no WARN`);
+          continue;
+        }
+        assert.equal(mine.length, 1, `${repo.slug}: one WARN`);
+        assert.match(mine[0]!.log.message, new RegExp(`: ${unlisted} deployment\\(s\\) name an environment`));
+      }
+      assert.match(
+        warnings.find((m) => m.log.message.includes(`/${deleted}`))!.log.message,
+        /environment and environment_type are null/,
+      );
+      // The listings are asked with the slash, the deployments with the environment's name and type.
+      const asked = sim.requests.filter((r) => /\/(deployments|environments)\/?$/.test(r.path));
+      assert.ok(asked.length > 0 && asked.every((r) => r.path.endsWith("/")));
+      for (const r of asked.filter((r) => r.path.endsWith("/deployments/"))) {
+        assert.deepEqual(r.query.fields, ["+values.environment.name,+values.environment.environment_type.name"]);
+      }
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe("deployment rules on tags and selector types", () => {
+  test("tag_pattern counts tag runs, selector_type keeps tag pushes out of a custom pipeline's rule, branch_pattern ignores tags", async () => {
+    const sim = await startSimulator({ repositories: 3, runsPerRepository: 30, seed: 3 });
+    try {
+      const rules = [
+        { name: "tag-releases", environment: "production", environment_type: "production", tag_pattern: "v.*" },
+        { name: "custom-deploy", environment: "production", selector_type: "custom", pipeline_pattern: "deploy-.*" },
+        { name: "main-branch", environment: "staging", environment_type: "staging", branch_pattern: "main" },
+      ];
+      const bare = sim.repositories().find((r) => sim.environments(r.slug).length === 0)!.slug;
+      // A second apart: runs created within one millisecond may be listed out of created_on order.
+      const add = (opts: AddRunOptions) => {
+        sim.clock.advance(1000);
+        return sim.addRun(bare, { result: "SUCCESSFUL", ...opts });
+      };
+      const added = {
+        // The bug: a push of tag deploy-2025.06 (`tags: deploy-*:`) was counted by the custom pipeline's rule.
+        tagPush: add({ tag: "deploy-2025.06", tagSelector: "deploy-*" }),
+        tagCalledMain: add({ tag: "main", tagSelector: "main" }),
+        customOnTag: add({ tag: "v1.2.3", pattern: "deploy-prod" }),
+        release: add({ tag: "v1.3.0" }),
+      };
+      const result = await read(simConfigFile(sim, { deployment_rules: rules }), ["deployments"]);
+      const inferred = records(result.messages, "deployments").filter((d) => d.source === "rule");
+      const rulesOf = (uuid: string) =>
+        inferred
+          .filter((d) => d.pipeline_uuid === uuid)
+          .map((d) => d.rule)
+          .sort();
+      assert.deepEqual(rulesOf(added.tagPush.uuid), []);
+      assert.deepEqual(rulesOf(added.tagCalledMain.uuid), []);
+      assert.deepEqual(rulesOf(added.customOnTag.uuid), ["custom-deploy", "tag-releases"]);
+      assert.deepEqual(rulesOf(added.release.uuid), ["tag-releases"]);
+      const release = inferred.find((d) => d.pipeline_uuid === added.release.uuid)!;
+      assert.deepEqual(
+        [release.id, release.environment, release.environment_type, release.ref_name, release.status],
+        [`rule:tag-releases:${added.release.uuid}`, "production", "production", "v1.3.0", "SUCCESSFUL"],
+      );
+
+      // Every run, generated ones included (tag pushes v*, custom deploy-to-* pipelines), by the rules' meaning.
+      const listed = new Set(
+        sim.repositories().flatMap((r) =>
+          sim
+            .deployments(r.slug)
+            .filter((d) => d.state.name !== "UNDEPLOYED")
+            .map((d) => d.release.pipeline.uuid),
+        ),
+      );
+      const expected: string[] = [];
+      for (const repo of sim.repositories()) {
+        for (const run of sim.runs(repo.slug)) {
+          if (listed.has(run.uuid)) continue;
+          const t = run.target;
+          const ref = t.type === "pipeline_ref_target" ? t : undefined;
+          if (ref?.ref_type === "tag" && /^v.*$/.test(ref.ref_name)) expected.push(`rule:tag-releases:${run.uuid}`);
+          if (t.selector.type === "custom" && /^deploy-.*$/.test(t.selector.pattern))
+            expected.push(`rule:custom-deploy:${run.uuid}`);
+          if (ref?.ref_type === "branch" && ref.ref_name === "main") expected.push(`rule:main-branch:${run.uuid}`);
+        }
+      }
+      const generatedTagRuns = expected.filter((id) => id.startsWith("rule:tag-releases:")).length;
+      assert.ok(generatedTagRuns > 2, `tag runs in the dataset: ${generatedTagRuns}`);
+      assert.deepEqual(inferred.map((d) => d.id).sort(), expected.sort());
+    } finally {
+      await sim.close();
+    }
   });
 });

@@ -1,7 +1,8 @@
 // Stream `deployments`: one record per deployment, from two sources:
 //   - "bitbucket_deployments": the repository's deployments listing (no server-side filter), minus
-//     the UNDEPLOYED placeholders, joined with its environment (the embedded one is only a uuid)
-//     and its run;
+//     the UNDEPLOYED placeholders, joined with its run and its environment: from the environments
+//     listing, else as the row embeds it (only a uuid unless `fields` asks for more; API notes
+//     §6.2). A listing that is empty, 404 or lacks the environment costs a name, not the deployment;
 //   - "rule": runs that match the user's deployment_rules, unless Bitbucket already lists them.
 // A deployment appears or changes only when one of the repository's runs does, so the listing is
 // read only in a pass where some run changed, and only rows of changed runs are emitted.
@@ -31,16 +32,23 @@ export const deployments: RepositoryStream = {
         if (changed.size === 0) return;
         const listed = new Set<string>();
         const environments = (await pass.list("/environments/")) as Environment[];
-        if (environments.length > 0) {
-          const byUuid = new Map(environments.map((e) => [e.uuid, e]));
-          for await (const row of pass.each("/deployments/") as AsyncIterable<BitbucketDeployment>) {
-            const pipelineUuid = row.release?.pipeline?.uuid ?? row.deployable?.pipeline?.uuid;
-            if (row.state?.name === "UNDEPLOYED" || typeof row.uuid !== "string" || !pipelineUuid) continue;
-            listed.add(pipelineUuid);
-            const run = changed.get(pipelineUuid);
-            if (run) yield { ...base, ...fromBitbucket(row, run, byUuid.get(row.environment?.uuid ?? "")) };
+        const byUuid = new Map(environments.map((e) => [e.uuid, e]));
+        const unlisted = { count: 0, unnamed: 0 };
+        const rows = pass.each("/deployments/", { fields: EMBEDDED_ENVIRONMENT }) as AsyncIterable<BitbucketDeployment>;
+        for await (const row of rows) {
+          const pipelineUuid = row.release?.pipeline?.uuid ?? row.deployable?.pipeline?.uuid;
+          if (row.state?.name === "UNDEPLOYED" || typeof row.uuid !== "string" || !pipelineUuid) continue;
+          listed.add(pipelineUuid);
+          const run = changed.get(pipelineUuid);
+          if (!run) continue;
+          const environment = byUuid.get(row.environment?.uuid ?? "");
+          if (!environment) {
+            unlisted.count++;
+            if (!row.environment?.name) unlisted.unnamed++;
           }
+          yield { ...base, ...fromBitbucket(row, run, environment ?? row.environment) };
         }
+        if (unlisted.count > 0) pass.ctx.log("WARN", unlistedWarning(pass.repo.full_name, unlisted));
         for (const run of changed.values()) {
           if (listed.has(run.uuid)) continue;
           for (const rule of pass.ctx.config.deploymentRules) {
@@ -52,16 +60,30 @@ export const deployments: RepositoryStream = {
   },
 };
 
+/** The embedded environment carries only its uuid unless asked for more (`+` sent as %2B by client.url). */
+const EMBEDDED_ENVIRONMENT = "+values.environment.name,+values.environment.environment_type.name";
+
+/** From the environments listing, or embedded in a deployment row. */
 interface Environment {
-  uuid: string;
+  uuid?: string;
   name?: string;
   environment_type?: { name?: string };
+}
+
+function unlistedWarning(repository: string, { count, unnamed }: { count: number; unnamed: number }): string {
+  const names =
+    unnamed === 0
+      ? "their environment and environment_type come from the deployments listing itself"
+      : unnamed === count
+        ? "the deployments listing does not name it either, so their environment and environment_type are null"
+        : `their environment and environment_type come from the deployments listing itself, except for ${unnamed} it does not name, whose environment and environment_type are null`;
+  return `Repository ${repository}: ${count} deployment(s) name an environment that its environments listing (GET …/environments/) does not have: the listing is empty, answered 404, or the environment was deleted. The deployments are emitted with their environment_uuid; ${names}.`;
 }
 
 interface BitbucketDeployment {
   uuid?: string;
   step?: { uuid?: string };
-  environment?: { uuid?: string };
+  environment?: Environment;
   release?: Release;
   deployable?: Release;
   state?: {
@@ -93,9 +115,10 @@ function fieldsOf(run: Run): RunFields {
     completed_on: raw.completed_on,
     duration_in_seconds: raw.duration_in_seconds,
     target: {
+      ref_type: target?.ref_type,
       ref_name: target?.ref_name,
       commit: { hash: target?.commit?.hash },
-      selector: { pattern: target?.selector?.pattern },
+      selector: { type: target?.selector?.type, pattern: target?.selector?.pattern },
     },
     state: { name: state?.name, result: { name: state?.result?.name } },
   };
@@ -106,7 +129,12 @@ interface RunFields {
   created_on?: string;
   completed_on?: string;
   duration_in_seconds?: number;
-  target?: { ref_name?: string; commit?: { hash?: string }; selector?: { pattern?: string } };
+  target?: {
+    ref_type?: string;
+    ref_name?: string;
+    commit?: { hash?: string };
+    selector?: { type?: string; pattern?: string };
+  };
   state?: { name?: string; stage?: { name?: string }; result?: { name?: string } };
 }
 
@@ -158,13 +186,25 @@ function fromRule(rule: DeploymentRule, run: ChangedRun): JsonObject {
   };
 }
 
-/** Every pattern the rule gives must match the whole value; a missing value never matches. */
+const BRANCH_REFS = new Set(["branch", "named_branch"]);
+const TAG_REFS = new Set(["tag", "annotated_tag"]);
+
+/**
+ * Every condition the rule gives must hold; a pattern matches the whole value, and a missing value
+ * never matches. A branch or tag pattern looks at ref_name only for a run on that kind of ref: a tag
+ * called "main" is no push to main.
+ */
 export function matches(rule: DeploymentRule, repositorySlug: string, raw: JsonObject): boolean {
   const target = (raw as RunFields).target;
+  const refType = target?.ref_type ?? "";
   const test = (pattern: RegExp | undefined, value: string | undefined): boolean =>
     !pattern || (value !== undefined && pattern.test(value));
   return (
-    test(rule.repository, repositorySlug) && test(rule.pipeline, target?.selector?.pattern) && test(rule.branch, target?.ref_name)
+    test(rule.repository, repositorySlug) &&
+    (!rule.selectorType || target?.selector?.type === rule.selectorType) &&
+    test(rule.pipeline, target?.selector?.pattern) &&
+    test(rule.branch, BRANCH_REFS.has(refType) ? target?.ref_name : undefined) &&
+    test(rule.tag, TAG_REFS.has(refType) ? target?.ref_name : undefined)
   );
 }
 

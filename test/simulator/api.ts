@@ -4,7 +4,7 @@ import { authenticate, checkScope, type Resource } from "./auth.js";
 import { BbqlError, compareFieldValues, compileBbql, type FieldDef, type FieldTable } from "./bbql.js";
 import type { Dataset, RepoRecord, RunRecord } from "./dataset.js";
 import { apiError, json, noApiHere, noWorkspace, pipelinesError, rawJson, type SimResponse } from "./responses.js";
-import type { SimCredential } from "./types.js";
+import type { DeploymentJson, SimCredential } from "./types.js";
 
 export interface ApiContext {
   dataset: Dataset;
@@ -371,21 +371,26 @@ function paging(params: URLSearchParams): Paging {
 }
 
 /**
- * `fields` exclusions ("-values.script_commands", "-state.url"): the paths removed from each object. `+` and plain
- * (inclusion) entries are not supported and are ignored, like every other unknown parameter.
+ * `fields` entries with this sign: "-" exclusions ("-values.script_commands", "-state.url") or "+" additions
+ * ("+values.environment.name"), as paths within each object. A `+` sent unencoded arrives as a space and makes the
+ * entry a plain (inclusion) one; plain entries are not supported and are ignored, like every other unknown parameter.
  */
-function excludedPaths(params: URLSearchParams, prefix: string): string[][] {
+function fieldPaths(params: URLSearchParams, sign: "-" | "+", prefix: string): string[][] {
   const out: string[][] = [];
   for (const raw of params.getAll("fields")) {
     for (const part of raw.split(",")) {
       const entry = part.trim();
-      if (!entry.startsWith("-")) continue;
+      if (!entry.startsWith(sign)) continue;
       const path = entry.slice(1);
       if (prefix === "") out.push(path.split("."));
       else if (path.startsWith(prefix)) out.push(path.slice(prefix.length).split("."));
     }
   }
   return out.filter((p) => p.length > 0 && p.every((s) => s !== ""));
+}
+
+function excludedPaths(params: URLSearchParams, prefix: string): string[][] {
+  return fieldPaths(params, "-", prefix);
 }
 
 function omitPath(value: unknown, path: readonly string[]): void {
@@ -454,26 +459,65 @@ function steps(ctx: ApiContext, req: ApiRequest, repo: RepoRecord, pipelineId: s
 }
 
 function listEnvironments(ctx: ApiContext, req: ApiRequest, repo: RepoRecord): SimResponse {
-  return pagedObjects(ctx, req, ctx.dataset.renderEnvironments(repo), "all");
+  const listed = ctx.dataset.renderEnvironmentsListing(repo);
+  if (!listed) return apiError(404, "Not found");
+  return pagedObjects(ctx, req, listed, "all");
 }
 
 function getEnvironment(ctx: ApiContext, req: ApiRequest, repo: RepoRecord, id: string): SimResponse {
   const key = id.toLowerCase();
-  const found = ctx.dataset.renderEnvironments(repo).find((e) => e.uuid === key);
+  const found = ctx.dataset.renderEnvironmentsListing(repo)?.find((e) => e.uuid === key);
   if (!found) return uuidNotFound("environment-service", "environment", id);
   return oneObject(req, found);
 }
 
-/** No filters and no sorts (reference §6.1): every other parameter is ignored; rows come oldest pipeline first. */
+/**
+ * No filters and no sorts (reference §6.1): every other parameter is ignored; rows come oldest pipeline first. The
+ * embedded environment is condensed to its uuid unless `fields` adds more of it (`+values.environment.name`).
+ */
 function listDeployments(ctx: ApiContext, req: ApiRequest, repo: RepoRecord): SimResponse {
-  return pagedObjects(ctx, req, ctx.dataset.renderDeployments(repo), "all");
+  const rows = withEnvironment(ctx, repo, ctx.dataset.renderDeployments(repo), fieldPaths(req.params, "+", "values."));
+  return pagedObjects(ctx, req, rows, "all");
 }
 
 function getDeployment(ctx: ApiContext, req: ApiRequest, repo: RepoRecord, id: string): SimResponse {
   const key = id.toLowerCase();
   const found = ctx.dataset.renderDeployments(repo).find((d) => d.uuid === key);
   if (!found) return uuidNotFound("deployment-service", "deployment", id);
-  return oneObject(req, found);
+  return oneObject(req, withEnvironment(ctx, repo, [found], fieldPaths(req.params, "+", ""))[0]!);
+}
+
+/** Copies the `environment.…` paths asked for from each row's full environment into the row (hidden ones too, unless deleted). */
+function withEnvironment(ctx: ApiContext, repo: RepoRecord, rows: DeploymentJson[], added: string[][]): DeploymentJson[] {
+  const paths = added.filter(([head, ...rest]) => head === "environment" && rest.length > 0).map((p) => p.slice(1));
+  if (paths.length === 0) return rows;
+  const deleted = (uuid: string) => repo.hiddenEnvironments?.deleted === true && ctx.dataset.environmentHidden(repo, uuid);
+  const environments = new Map(
+    ctx.dataset
+      .renderEnvironments(repo)
+      .filter((e) => !deleted(e.uuid))
+      .map((e) => [e.uuid, e]),
+  );
+  for (const row of rows) {
+    const full = environments.get(row.environment.uuid);
+    if (full) for (const path of paths) copyPath(full, row.environment as Record<string, unknown>, path);
+  }
+  return rows;
+}
+
+function copyPath(from: unknown, to: Record<string, unknown>, path: readonly string[]): void {
+  const [head, ...tail] = path;
+  if (head === undefined || typeof from !== "object" || from === null || !(head in from)) return;
+  const value = (from as Record<string, unknown>)[head];
+  if (tail.length === 0) {
+    to[head] = structuredClone(value);
+    return;
+  }
+  if (typeof value !== "object" || value === null) return;
+  const existing = to[head];
+  const next = typeof existing === "object" && existing !== null ? (existing as Record<string, unknown>) : {};
+  to[head] = next;
+  copyPath(value, next, tail);
 }
 
 // ---------- workspace / user ----------

@@ -282,6 +282,24 @@ export class Dataset {
     this.requireRepo(slug).pipelinesDisabled = true;
   }
 
+  hideEnvironments(slug: string, which: "all" | "404" | string[], deleted: boolean): void {
+    const repo = this.requireRepo(slug);
+    const all = this.environmentsOf(repo).map((e) => e.uuid);
+    repo.hiddenEnvironments = { listing: which === "404" ? "404" : new Set(which === "all" ? all : which), deleted };
+  }
+
+  /** Whether hideEnvironments hid this environment from the listing. */
+  environmentHidden(repo: RepoRecord, uuid: string): boolean {
+    const listing = repo.hiddenEnvironments?.listing;
+    return listing === "404" || (listing?.has(uuid) ?? false);
+  }
+
+  /** Fresh copies of the environments its listing shows; undefined when the listing answers 404 (hideEnvironments). */
+  renderEnvironmentsListing(repo: RepoRecord): EnvironmentJson[] | undefined {
+    if (repo.hiddenEnvironments?.listing === "404") return undefined;
+    return this.renderEnvironments(repo).filter((e) => !this.environmentHidden(repo, e.uuid));
+  }
+
   addRun(slug: string, opts: AddRunOptions = {}): RunRecord {
     const repo = this.requireRepo(slug);
     const runs = this.runsOf(repo);
@@ -300,14 +318,16 @@ export class Dataset {
       creator: trigger === "schedule" ? undefined : rng.pick(this.workspace.users),
       target: {
         type: "pipeline_ref_target",
-        ref_type: "branch",
-        ref_name: branch,
+        ref_type: opts.tag !== undefined ? "tag" : "branch",
+        ref_name: opts.tag ?? branch,
         selector:
           customPattern !== undefined
             ? { type: "custom", pattern: customPattern }
             : trigger === "manual"
               ? { type: "custom", pattern: "deploy-to-production" }
-              : { type: "branches", pattern: branch },
+              : opts.tag !== undefined
+                ? { type: "tags", pattern: opts.tagSelector ?? "v*" }
+                : { type: "branches", pattern: branch },
         commit: commitJson(repo.json.full_name, rng.hex(40)),
       },
       trigger,

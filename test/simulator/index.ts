@@ -114,6 +114,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     touchRepository: (slug) => dataset.touchRepository(slug),
     deleteRepository: (slug) => dataset.deleteRepository(slug),
     disablePipelines: (slug) => dataset.disablePipelines(slug),
+    hideEnvironments: (slug, which, opts) => dataset.hideEnvironments(slug, which, opts?.deleted ?? false),
     inject: (fault) => server.inject(fault),
     clearFaults: () => server.clearFaults(),
     close: () => server.close(),

@@ -125,6 +125,11 @@ export interface RepoRecord {
   condensed: string | undefined;
   /** Deployment environments, generated on first need ([] for repositories without any). */
   environments?: EnvironmentJson[];
+  /**
+   * Set by hideEnvironments: the environments listing answers 404 (hiding all), or leaves these uuids out; `deleted`:
+   * the deployments listing cannot embed the hidden ones either.
+   */
+  hiddenEnvironments?: { listing: "404" | ReadonlySet<string>; deleted: boolean };
 }
 
 export function compareRuns(a: RunRecord, b: RunRecord): number {

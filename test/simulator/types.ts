@@ -215,6 +215,13 @@ export interface AddRunOptions {
   deploy?: DeployEnvironment;
   /** Extension: a custom selector pattern for the run (e.g. "deploy-prod"); its steps follow the pattern's name. */
   pattern?: string;
+  /**
+   * Extension: the run targets this tag (ref_type "tag") instead of a branch. Its selector is tags `tagSelector`
+   * (a push of the tag), or custom `pattern` when that or `deploy` is given (a custom pipeline run on the tag).
+   */
+  tag?: string;
+  /** Extension: the glob of the `tags:` section a tag push ran (default "v*"). */
+  tagSelector?: string;
 }
 
 // ---------- steps, environments, deployments (reference §5, §6) ----------
@@ -308,8 +315,11 @@ export interface DeploymentJson {
   key: string;
   version: number;
   step: { uuid: string };
-  /** Condensed: only the uuid (quirk 14); the rest is at /environments/{uuid}. */
-  environment: { uuid: string };
+  /**
+   * Condensed: only the uuid (quirk 14); the rest is at /environments/{uuid}, or embedded on request with
+   * `fields=+values.environment.name,+values.environment.environment_type.name` (reference §6.2).
+   */
+  environment: { uuid: string; name?: string; environment_type?: Partial<EnvironmentJson["environment_type"]> };
   release: DeploymentReleaseJson;
   /** Identical to `release`. */
   deployable: DeploymentReleaseJson;
@@ -344,6 +354,13 @@ export interface Simulator {
   touchRepository(slug: string): void;
   deleteRepository(slug: string): void;
   disablePipelines(slug: string): void;
+  /**
+   * The repository's environments listing stops showing environments its deployments still name (as when an
+   * environment was deleted, or the listing fails): "all" lists none, "404" answers 404 Not found, a list of uuids
+   * leaves those out. environments() still returns every environment, and the deployments listing still embeds
+   * them on request (fields=+values.environment.name) unless `deleted`.
+   */
+  hideEnvironments(slug: string, which: "all" | "404" | string[], opts?: { deleted?: boolean }): void;
   inject(fault: Fault): void;
   clearFaults(): void;
   close(): Promise<void>;

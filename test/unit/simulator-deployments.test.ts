@@ -510,6 +510,99 @@ describe("simulator: deployments", () => {
   });
 });
 
+describe("simulator: deployments' environments", () => {
+  it("embeds the environment's name and type on fields=+values.environment…, as the real API does", async () => {
+    await withSim({}, async (sim) => {
+      const rows = sim.deployments("web-app");
+      assert.ok(rows.length > 0);
+      assert.ok(
+        rows.every((r) => Object.keys(r.environment).join() === "uuid"),
+        "condensed by default",
+      );
+      const envs = new Map(sim.environments("web-app").map((e) => [e.uuid, e]));
+      const fields = "+values.environment.name,+values.environment.environment_type.name";
+      const page = await getJson<Page<DeploymentJson>>(
+        sim,
+        `/repositories/acme/web-app/deployments/?pagelen=100&fields=${enc(fields)}`,
+      );
+      assert.equal(page.values.length, rows.length);
+      for (const row of page.values) {
+        const env = envs.get(row.environment.uuid);
+        assert.ok(env);
+        assert.deepEqual(row.environment, {
+          uuid: env.uuid,
+          name: env.name,
+          environment_type: { name: env.environment_type.name },
+        });
+      }
+      // An unencoded "+" arrives as a space: a plain entry, which the simulator ignores.
+      const unencoded = await getJson<Page<DeploymentJson>>(
+        sim,
+        `/repositories/acme/web-app/deployments/?pagelen=100&fields=${fields}`,
+      );
+      assert.deepEqual(unencoded.values, rows);
+      const one = await getJson<DeploymentJson>(
+        sim,
+        `/repositories/acme/web-app/deployments/${enc(rows[0]!.uuid)}?fields=${enc("+environment.name")}`,
+      );
+      assert.equal(one.environment.name, envs.get(rows[0]!.environment.uuid)?.name);
+    });
+  });
+
+  it("hideEnvironments empties the listing, answers it 404 or leaves some out (deleted: not embedded either); deployments stay", async () => {
+    await withSim({ repositories: 4 }, async (sim) => {
+      const listing = async (slug: string) => {
+        const res = await get(sim, `/repositories/acme/${slug}/environments/`);
+        return res.status === 200 ? (JSON.parse(res.text) as Page<EnvironmentJson>).values.map((e) => e.name) : res.status;
+      };
+      const rows = sim.deployments("web-app").length;
+      const [test, staging] = sim.environments("web-app");
+      sim.hideEnvironments("web-app", [staging!.uuid]);
+      assert.deepEqual(await listing("web-app"), ["Test", "Production"]);
+      assert.equal((await get(sim, `/repositories/acme/web-app/environments/${enc(staging!.uuid)}`)).status, 404);
+      assert.equal((await get(sim, `/repositories/acme/web-app/environments/${enc(test!.uuid)}`)).status, 200);
+      sim.hideEnvironments("web-app", "all");
+      assert.deepEqual(await listing("web-app"), []);
+      sim.hideEnvironments("web-app", "404");
+      assert.equal(await listing("web-app"), 404);
+      assert.equal(sim.environments("web-app").length, 3, "environments() still has every one");
+      const page = await getJson<Page<DeploymentJson>>(
+        sim,
+        `/repositories/acme/web-app/deployments/?pagelen=100&fields=${enc("+values.environment.name")}`,
+      );
+      assert.equal(page.values.length, rows);
+      assert.ok(page.values.every((d) => typeof d.environment.name === "string"));
+      assert.deepEqual(await listing("data-pipeline"), ["Test", "Staging", "Production"], "other repositories unchanged");
+      sim.hideEnvironments("web-app", [staging!.uuid], { deleted: true });
+      const deleted = await getJson<Page<DeploymentJson>>(
+        sim,
+        `/repositories/acme/web-app/deployments/?pagelen=100&fields=${enc("+values.environment.name")}`,
+      );
+      assert.equal(deleted.values.length, rows, "a deleted environment's deployments stay");
+      assert.ok(deleted.values.some((d) => d.environment.uuid === staging!.uuid));
+      for (const d of deleted.values) {
+        assert.equal(d.environment.name === undefined, d.environment.uuid === staging!.uuid, "only the deleted one is bare");
+      }
+    });
+  });
+
+  it("addRun({ tag }) runs on a tag: a tags selector for a push, custom for a custom pipeline", async () => {
+    await withSim({}, async (sim) => {
+      const push = sim.addRun("web-app", { tag: "deploy-2025.06", tagSelector: "deploy-*" });
+      assert.deepEqual(
+        [push.target.type, "ref_type" in push.target && push.target.ref_type, "ref_name" in push.target && push.target.ref_name],
+        ["pipeline_ref_target", "tag", "deploy-2025.06"],
+      );
+      assert.deepEqual(push.target.selector, { type: "tags", pattern: "deploy-*" });
+      assert.deepEqual(sim.addRun("web-app", { tag: "v1.2.3" }).target.selector, { type: "tags", pattern: "v*" });
+      const custom = sim.addRun("web-app", { tag: "v1.2.3", deploy: "production" });
+      assert.deepEqual(custom.target.selector, { type: "custom", pattern: "deploy-to-production" });
+      assert.equal("ref_type" in custom.target && custom.target.ref_type, "tag");
+      assert.ok(sim.deployments("web-app").some((d) => d.release.pipeline.uuid === custom.uuid));
+    });
+  });
+});
+
 describe("simulator: steps and deployments follow the control methods", () => {
   it("addRun({ deploy }) starts an IN_PROGRESS deployment; finishRun completes it", async () => {
     await withSim({}, async (sim) => {
