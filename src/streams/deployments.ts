@@ -161,8 +161,9 @@ function fromRule(rule: DeploymentRule, run: ChangedRun): JsonObject {
 /** Every pattern the rule gives must match the whole value; a missing value never matches. */
 export function matches(rule: DeploymentRule, repositorySlug: string, raw: JsonObject): boolean {
   const target = (raw as RunFields).target;
-  const test = (pattern: RegExp | undefined, value: string | undefined): boolean =>
-    !pattern || (value !== undefined && pattern.test(value));
+  // The API sends null for some values (a pull-request run's ref_name): RegExp.test would read it as "null".
+  const test = (pattern: RegExp | undefined, value: string | null | undefined): boolean =>
+    !pattern || (typeof value === "string" && pattern.test(value));
   return (
     test(rule.repository, repositorySlug) && test(rule.pipeline, target?.selector?.pattern) && test(rule.branch, target?.ref_name)
   );
