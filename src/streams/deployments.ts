@@ -197,8 +197,9 @@ const TAG_REFS = new Set(["tag", "annotated_tag"]);
 export function matches(rule: DeploymentRule, repositorySlug: string, raw: JsonObject): boolean {
   const target = (raw as RunFields).target;
   const refType = target?.ref_type ?? "";
-  const test = (pattern: RegExp | undefined, value: string | undefined): boolean =>
-    !pattern || (value !== undefined && pattern.test(value));
+  // The API sends null for some values (a pull-request run's ref_name): RegExp.test would read it as "null".
+  const test = (pattern: RegExp | undefined, value: string | null | undefined): boolean =>
+    !pattern || (typeof value === "string" && pattern.test(value));
   return (
     test(rule.repository, repositorySlug) &&
     (!rule.selectorType || target?.selector?.type === rule.selectorType) &&

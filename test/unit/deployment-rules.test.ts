@@ -120,3 +120,12 @@ test("bad rules are config errors naming the rule", () => {
   );
   assert.deepEqual(rules([]), []);
 });
+
+test("a ref_name of null (a pull-request run, as the API sends it) matches no branch pattern", () => {
+  const [rule] = rules([{ name: "any-branch", environment: "ci", branch_pattern: ".*" }]);
+  const pullRequestRun = {
+    target: { type: "pipeline_pullrequest_target", ref_name: null, selector: { type: "pull-requests", pattern: "**" } },
+  };
+  assert.ok(!matches(rule!, "web-app", pullRequestRun), 'null is not the branch "null"');
+  assert.ok(matches(rule!, "web-app", branch("main")));
+});
