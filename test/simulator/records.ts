@@ -1,5 +1,6 @@
 // Internal records behind the API objects, and the helpers shared by generation and mutation.
 
+import type { CommitGraph } from "./commits.js";
 import { PIPELINE_ERRORS } from "./fixtures.js";
 import type { Random } from "./random.js";
 import type {
@@ -125,6 +126,8 @@ export interface RepoRecord {
   condensed: string | undefined;
   /** Deployment environments, generated on first need ([] for repositories without any). */
   environments?: EnvironmentJson[];
+  /** The git history, written with the runs (the runs' commits are in it). */
+  commits?: CommitGraph;
 }
 
 export function compareRuns(a: RunRecord, b: RunRecord): number {
