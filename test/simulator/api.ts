@@ -2,6 +2,7 @@
 
 import { authenticate, checkScope, type Resource } from "./auth.js";
 import { BbqlError, compareFieldValues, compileBbql, type FieldDef, type FieldTable } from "./bbql.js";
+import { gitCommitJson } from "./commits.js";
 import type { Dataset, RepoRecord, RunRecord } from "./dataset.js";
 import { apiError, json, noApiHere, noWorkspace, pipelinesError, rawJson, type SimResponse } from "./responses.js";
 import type { DeploymentJson, SimCredential } from "./types.js";
@@ -51,16 +52,25 @@ export function handleApi(ctx: ApiContext, req: ApiRequest): SimResponse {
       (sub === "deployments" && id === undefined) ||
       (sub === "pipelines" && rest[0] === "steps" && rest.length === 1));
   if (slashOnly && !trailingSlash) return noApiHere();
-  // The only deeper paths served: .../pipelines/{uuid}/steps and .../pipelines/{uuid}/steps/{step_uuid}.
+  // The only deeper paths served: .../pipelines/{uuid}/steps, .../pipelines/{uuid}/steps/{step_uuid}, and
+  // .../commits/{revision} where the revision is a branch name with slashes (feature/x).
   const stepsPath =
     collection === "repositories" && sub === "pipelines" && id !== undefined && rest[0] === "steps" && rest.length <= 2;
-  if (version !== "2.0" || (rest.length > 0 && !stepsPath)) return noApiHere();
+  const commitsPath = collection === "repositories" && sub === "commits";
+  if (version !== "2.0" || (rest.length > 0 && !stepsPath && !commitsPath)) return noApiHere();
 
   if (collection === "repositories") {
     if (ws === undefined || ws === "") return deprecated();
     if (slug === undefined) return guarded(ctx, req, "repository", ws, () => listRepositories(ctx, req));
     if (sub === undefined)
       return guarded(ctx, req, "repository", ws, () => withRepo(ctx, slug, (r) => rawJson(200, ctx.dataset.repoJsonBytes(r))));
+    if (sub === "commits") {
+      // Served: /commits, /commits/ (every branch) and /commits/{revision}. No recorded request or document shows
+      // /commits/{revision}/, so it gets the no-API 404 rather than a guess.
+      if (id !== undefined && req.rawPath.endsWith("/")) return noApiHere();
+      const revision = id === undefined ? undefined : [id, ...rest].join("/");
+      return guarded(ctx, req, "repository", ws, () => withRepo(ctx, slug, (repo) => listCommits(ctx, req, repo, revision)));
+    }
     if (sub !== "pipelines" && sub !== "environments" && sub !== "deployments") return noApiHere();
     return guarded(ctx, req, "pipeline", ws, () =>
       withRepo(ctx, slug, (repo) => {
@@ -129,7 +139,7 @@ function intParam(params: URLSearchParams, name: string, fallback: number): IntP
 }
 
 /** The request's own query with `page` replaced (or appended), every other parameter kept with its raw encoding. */
-function withPage(rawQuery: string, page: number): string {
+function withPage(rawQuery: string, page: number | string): string {
   const out: string[] = [];
   let placed = false;
   for (const part of rawQuery.split("&")) {
@@ -236,6 +246,48 @@ function listRepositories(ctx: ApiContext, req: ApiRequest): SimResponse {
     200,
     envelope(`{"pagelen":${pagelen},"size":${size},"values":[`, values, `],"page":${page.value}${nextMember(next)}}`),
   );
+}
+
+// ---------- commits ----------
+
+const COMMITS_PAGELEN = 30;
+
+/**
+ * Commit listings page with an opaque iterator token (`?page=dbtR`, not a page number) and send neither `size` nor
+ * `page`. The simulator's token encodes the offset; a client must follow `next`, never build it.
+ */
+function pageToken(offset: number): string {
+  return Buffer.from(`c${offset}`, "utf8").toString("base64url");
+}
+
+function pageOffset(token: string | null): number | undefined {
+  if (token === null) return 0;
+  const m = /^c(\d+)$/.exec(Buffer.from(token, "base64url").toString("utf8"));
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * GET .../commits[/{revision}]?include=..&exclude=..: `git log <revision> <include...> ^<exclude...>`, newest first,
+ * `pagelen` 30 by default (at most 100). An unknown revision, include or exclude is a 404 naming it. `path` is not
+ * supported (ignored).
+ */
+function listCommits(ctx: ApiContext, req: ApiRequest, repo: RepoRecord, revision: string | undefined): SimResponse {
+  const { params } = req;
+  const pagelenParam = intParam(params, "pagelen", COMMITS_PAGELEN);
+  if (!pagelenParam.ok) return apiError(400, "Invalid pagelen");
+  const pagelen = Math.min(MAX_PAGELEN, pagelenParam.value);
+  const offset = pageOffset(params.get("page"));
+  if (offset === undefined) return apiError(400, "Invalid page");
+  const nonEmpty = (values: string[]): string[] => values.filter((v) => v !== "");
+  const include = [...(revision !== undefined ? [revision] : []), ...nonEmpty(params.getAll("include"))];
+  const listed = ctx.dataset.commitsOf(repo).log(include, nonEmpty(params.getAll("exclude")));
+  if (!listed.ok) return apiError(404, "Commit not found", { data: { shas: listed.missing } });
+  const values = listed.commits
+    .slice(offset, offset + pagelen)
+    .map((node) => Buffer.from(JSON.stringify(gitCommitJson(repo.json, node)), "utf8"));
+  const end = offset + pagelen;
+  const next = end < listed.commits.length ? `${ctx.origin}${req.rawPath}?${withPage(req.rawQuery, pageToken(end))}` : undefined;
+  return rawJson(200, envelope(`{"pagelen":${pagelen},"values":[`, values, `]${nextMember(next)}}`));
 }
 
 // ---------- pipelines ----------

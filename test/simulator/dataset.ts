@@ -1,5 +1,6 @@
 // The generated workspace: repositories (eager, cheap) and their Pipelines runs (generated lazily per repository).
 
+import { attachCommit, type CommitAuthor, type CommitGraph, commitAuthors, emptyHistory, writeHistory } from "./commits.js";
 import { deploymentJson, generateEnvironments, hasEnvironments } from "./deployments.js";
 import {
   buildRepositoryJson,
@@ -65,6 +66,9 @@ export class Dataset {
   private readonly mutationRng: Random;
   /** Randomness for step timings changed by mutations; separate so runs' mutation values stay as they were. */
   private readonly stepMutationRng: Random;
+  /** Randomness for commits written by addRun; separate for the same reason. */
+  private readonly commitMutationRng: Random;
+  private readonly authors: CommitAuthor[];
 
   constructor(opts: DatasetOptions) {
     this.opts = opts;
@@ -79,6 +83,8 @@ export class Dataset {
     };
     this.mutationRng = new Random(deriveSeed(opts.seed, "mutations"));
     this.stepMutationRng = new Random(deriveSeed(opts.seed, "step-mutations"));
+    this.commitMutationRng = new Random(deriveSeed(opts.seed, "commit-mutations"));
+    this.authors = commitAuthors(this.workspace.users, opts.workspace);
     const n = Math.max(0, Math.floor(opts.repositories));
     const firstCreated = opts.startMs - 3 * 365 * DAY;
     const lastCreated = opts.startMs - 100 * DAY;
@@ -126,8 +132,16 @@ export class Dataset {
           if (renamed !== undefined) run.target.selector = { type: "custom", pattern: renamed };
         }
       }
+      repo.commits = writeHistory(this.opts.seed, repo, repo.runs, this.authors, this.opts.startMs);
     }
     return repo.runs;
+  }
+
+  /** The repository's git history (written with its runs; empty for a repository added at run time). */
+  commitsOf(repo: RepoRecord): CommitGraph {
+    this.runsOf(repo);
+    repo.commits ??= emptyHistory(repo, this.authors);
+    return repo.commits;
   }
 
   hasEnvironments(repo: RepoRecord): boolean {
@@ -328,11 +342,13 @@ export class Dataset {
               : opts.tag !== undefined
                 ? { type: "tags", pattern: opts.tagSelector ?? "v*" }
                 : { type: "branches", pattern: branch },
+        // Replaced by a commit of the history below; still drawn so that the values drawn after it stay as they were.
         commit: commitJson(repo.json.full_name, rng.hex(40)),
       },
       trigger,
       createdMs,
     });
+    attachCommit(this.commitsOf(repo), this.commitMutationRng, repo, run);
     run.hasVariables = trigger === "manual";
     if (deploy) run.deployEnv = deploy;
     if (requested === "COMPLETED") {

@@ -103,6 +103,8 @@ function generateRun(
 function generateTarget(repo: RepoRecord, rng: Random, trigger: TriggerKind): PipelineTargetJson {
   const full = repo.json.full_name;
   const main = repo.json.mainbranch.name;
+  // Placeholders: writeHistory (commits.ts) points every run at a commit of the repository's history. They are still
+  // drawn so that every later value of this stream, and so the generated runs, stay as they were.
   const commit = commitJson(full, rng.hex(40));
   const branch = (name: string, selector: PipelineTargetJson["selector"]): PipelineTargetJson => ({
     type: "pipeline_ref_target",

@@ -14,8 +14,16 @@
 //   "Deploy release" step: deployment-looking runs with no /deployments rows, for rule-based inference.
 // * A deploy step that has not started (pending, a paused manual gate, halted, NOT_RUN after an earlier failure,
 //   EXPIRED) shows as an UNDEPLOYED row.
+//
+// Commits (GET .../commits[/{revision}]?include=&exclude=, commits.ts):
+// * Every repository has a git history written with its runs: a main branch that lands pull requests as merge
+//   commits (two parents), develop, feature and release branches; authors with and without a Bitbucket account.
+// * Every run's target.commit (and so every deployment's release.commit) is a commit of that history, of the run's
+//   branch, dated before the run; addRun writes a new one. sim.commitsBetween() gives the expected sets.
+// * Listings are `git log` newest first, `pagelen` 30 (max 100), an opaque `page` token in `next`, no size.
 
 import { handleApi } from "./api.js";
+import { gitCommitJson } from "./commits.js";
 import { Dataset } from "./dataset.js";
 import { SimServer } from "./server.js";
 import type { SimCredential, Simulator, SimulatorOptions } from "./types.js";
@@ -31,6 +39,7 @@ export type {
   EnvironmentJson,
   Fault,
   FaultKind,
+  GitCommitJson,
   PipelineJson,
   PipelineStateJson,
   PipelineTargetJson,
@@ -108,6 +117,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     environments: (slug) => dataset.renderEnvironments(dataset.requireRepo(slug)),
     deployments: (slug) => dataset.renderDeployments(dataset.requireRepo(slug)),
+    commitsBetween: (slug, revision, exclude = []) => {
+      const repo = dataset.requireRepo(slug);
+      const listed = dataset.commitsOf(repo).log([revision], typeof exclude === "string" ? [exclude] : exclude);
+      if (!listed.ok) throw new Error(`simulator: no commit ${listed.missing.join(", ")} in '${slug}'`);
+      return listed.commits.map((node) => gitCommitJson(repo.json, node));
+    },
     finishRun: (slug, uuid, result = "SUCCESSFUL") => render(slug, dataset.finishRun(slug, uuid, result).uuid),
     rerun: (slug, uuid) => render(slug, dataset.rerun(slug, uuid).uuid),
     addRepository: (opts) => dataset.renderRepo(dataset.addRepository(opts?.slug)),

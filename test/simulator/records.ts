@@ -1,5 +1,6 @@
 // Internal records behind the API objects, and the helpers shared by generation and mutation.
 
+import type { CommitGraph } from "./commits.js";
 import { PIPELINE_ERRORS } from "./fixtures.js";
 import type { Random } from "./random.js";
 import type {
@@ -130,6 +131,8 @@ export interface RepoRecord {
    * the deployments listing cannot embed the hidden ones either.
    */
   hiddenEnvironments?: { listing: "404" | ReadonlySet<string>; deleted: boolean };
+  /** The git history, written with the runs (the runs' commits are in it). */
+  commits?: CommitGraph;
 }
 
 export function compareRuns(a: RunRecord, b: RunRecord): number {

@@ -134,6 +134,46 @@ export interface CommitJson {
   links: { self: Href; html: Href };
 }
 
+/** A commit as the commits endpoint lists it (REC atlassian-python-api tests/responses, gildas/bitbucket-cli testdata). */
+export interface GitCommitJson {
+  type: "commit";
+  hash: string;
+  /** "2023-02-20T09:38:17+00:00" */
+  date: string;
+  /** `user` is absent when the author's email maps to no Bitbucket account. */
+  author: {
+    type: "author";
+    raw: string;
+    user?: {
+      display_name: string;
+      links: { self: Href; avatar: Href; html: Href };
+      type: "user";
+      uuid: string;
+      account_id?: string;
+      nickname?: string;
+    };
+  };
+  message: string;
+  summary: { type: "rendered"; raw: string; markup: "markdown"; html: string };
+  links: {
+    self: Href;
+    html: Href;
+    diff: Href;
+    approve: Href;
+    comments: Href;
+    statuses: Href;
+    patch: Href;
+  };
+  parents: { hash: string; links: { self: Href; html: Href }; type: "commit" }[];
+  repository: {
+    type: "repository";
+    full_name: string;
+    links: { self: Href; html: Href; avatar: Href };
+    name: string;
+    uuid: string;
+  };
+}
+
 export type SelectorJson = { type: "default" } | { type: "branches" | "tags" | "custom" | "pull-requests"; pattern: string };
 
 export interface RefTargetJson {
@@ -348,6 +388,12 @@ export interface Simulator {
   environments(repoSlug: string): EnvironmentJson[];
   /** Current deployment rows (copies) of one repository, in the order GET .../deployments lists them. */
   deployments(repoSlug: string): DeploymentJson[];
+  /**
+   * What `GET .../commits/{revision}?exclude=...` lists, every page together, newest first: the commits reachable
+   * from `revision` (a hash, a unique prefix or a branch name) and from none of `exclude`. Throws on an unknown
+   * revision. Tests take their expected commit sets from here.
+   */
+  commitsBetween(repoSlug: string, revision: string, exclude?: string | readonly string[]): GitCommitJson[];
   finishRun(repoSlug: string, uuid: string, result?: "SUCCESSFUL" | "FAILED" | "ERROR" | "STOPPED"): PipelineJson;
   rerun(repoSlug: string, uuid: string): PipelineJson;
   addRepository(opts?: { slug?: string }): RepositoryJson;
