@@ -14,10 +14,14 @@ export interface InProcessResult {
   sleptMs: number;
 }
 
-/** `clockOffsetMs`: the connector's clock runs this far ahead of real time (e.g. hours later). */
+/**
+ * `clockOffsetMs`: the connector's clock runs this far ahead of real time (e.g. hours later).
+ * `nowMs`: the connector's clock starts there and moves only by the waits asked for, so what a
+ * read does with its clock (look-back, idle polling) does not depend on the machine's speed.
+ */
 export async function runInProcess(
   args: string[],
-  options: { requestTimeoutMs?: number; clockOffsetMs?: number } = {},
+  options: { requestTimeoutMs?: number; clockOffsetMs?: number; nowMs?: number } = {},
 ): Promise<InProcessResult> {
   let stdout = "";
   let stderr = "";
@@ -29,15 +33,17 @@ export async function runInProcess(
     },
   });
   const offset = options.clockOffsetMs ?? 0;
-  let clock = Date.now() + offset;
+  const fixed = options.nowMs;
+  const real = fixed === undefined ? () => Date.now() + offset : () => fixed;
+  let clock = real();
   const code = await runCli(
     args,
     {
       out: createWriter(sink),
-      now: () => Math.max(clock, Date.now() + offset),
+      now: () => Math.max(clock, real()),
       sleep: async (ms) => {
         sleptMs += ms;
-        clock = Math.max(clock, Date.now() + offset) + ms;
+        clock = Math.max(clock, real()) + ms;
       },
       ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     },
