@@ -6,9 +6,8 @@ import type { CommandDeps } from "./commands/deps.js";
 import { discover } from "./commands/discover.js";
 import { read } from "./commands/read.js";
 import { spec } from "./commands/spec.js";
-import { ConnectorError } from "./errors.js";
 import { readPackageJson } from "./package-files.js";
-import { traceError } from "./protocol/messages.js";
+import { errorText, traceOf } from "./protocol/messages.js";
 import { OutputClosedError } from "./protocol/writer.js";
 
 export const EXIT_USAGE = 2;
@@ -82,20 +81,8 @@ export async function runCli(argv: string[], deps: CommandDeps, stderr: (text: s
       stderr("source-bitbucket-pipelines: stdout was closed by its reader; stopping.\n");
       return 1;
     }
-    const known = error instanceof ConnectorError ? error : undefined;
-    const message = known ? known.message : `Unexpected error: ${(error as Error).message}`;
-    await deps.out
-      .write(
-        traceError(
-          message,
-          known ? known.failureType : "system_error",
-          deps.now(),
-          undefined,
-          known ? undefined : (error as Error).stack,
-        ),
-      )
-      .catch(() => undefined);
-    stderr(`source-bitbucket-pipelines: ${message}\n`);
+    await deps.out.write(traceOf(error, deps.now())).catch(() => undefined);
+    stderr(`source-bitbucket-pipelines: ${errorText(error)}\n`);
     return 1;
   }
 }

@@ -3,9 +3,9 @@
 import { setMaxListeners } from "node:events";
 import { Agent, request } from "undici";
 import type { Credentials } from "../config.js";
-import { ConnectorError } from "../errors.js";
-import { describeApiError, errorMessageOf, isNoApiHere } from "./errors.js";
-import { backoffMs, classifyStatus, parseRetryAfter } from "./retry-policy.js";
+import { ConnectorError, FAILURES } from "../errors.js";
+import { describeApiError, errorMessageOf, kindOfStatus } from "./errors.js";
+import { backoffMs, parseRetryAfter, type RetryReason } from "./retry-policy.js";
 
 /** Refused beyond this: a page of 100 runs is about 230 KB. */
 const MAX_BODY_BYTES = 64 * 2 ** 20;
@@ -127,7 +127,7 @@ export class BitbucketClient {
       } catch (error) {
         if (error instanceof ConnectorError) throw error;
         if ((error as { code?: string }).code === "UND_ERR_INVALID_ARG") throw this.fail(url, "the request is invalid");
-        await this.backOff(url, "network", failures, networkReason(error));
+        await this.backOff(url, "unreachable", failures, networkReason(error));
         continue;
       }
       this.noteRateLimitHeaders(headers);
@@ -137,29 +137,23 @@ export class BitbucketClient {
         url = new URL(headers.location, url).toString();
         continue;
       }
-      const outcome = classifyStatus(status);
-      if (outcome.kind === "fail") {
-        const body = parseJsonBody(chunks) ?? Buffer.concat(chunks).toString("utf8");
-        if (tolerate.includes(status) && !isNoApiHere(status, body)) return { status, body };
-        throw describeApiError(status, body, url, this.origin);
-      }
-      if (outcome.kind === "retry") {
-        if (outcome.reason === "rate_limited") {
-          const retryAfter = parseRetryAfter(header(headers, "retry-after"), this.options.now());
-          await this.backOff(url, "rate_limited", failures, `429 rate limited`, retryAfter);
-        } else {
-          await this.backOff(
-            url,
-            "server_error",
-            failures,
-            `${status} ${errorMessageOf(parseJsonBody(chunks)) ?? "server error"}`,
-          );
-        }
+      const errorBody = status >= 300 ? (parseJsonBody(chunks) ?? Buffer.concat(chunks).toString("utf8")) : undefined;
+      const kind = kindOfStatus(status, errorBody);
+      if (kind !== "ok" && FAILURES[kind].retry) {
+        const rateLimited = kind === "rate_limited";
+        const what = rateLimited ? "429 rate limited" : `${status} ${errorMessageOf(errorBody) ?? "server error"}`;
+        const retryAfter = rateLimited ? parseRetryAfter(header(headers, "retry-after"), this.options.now()) : undefined;
+        await this.backOff(url, kind as RetryReason, failures, what, retryAfter);
         continue;
+      }
+      if (kind !== "ok") {
+        // A "no API here" 404 is never what a caller that tolerates 404s means by "not found".
+        if (tolerate.includes(status) && kind !== "no_api") return { status, body: errorBody };
+        throw describeApiError(status, errorBody, url, this.origin);
       }
       const body = parseJsonBody(chunks);
       if (body === undefined) {
-        await this.backOff(url, "bad_body", failures, `a ${status} response whose body is not valid JSON`);
+        await this.backOff(url, "server_error", failures, `a ${status} response whose body is not valid JSON`);
         continue;
       }
       this.consecutiveRateLimits = 0;
@@ -177,9 +171,8 @@ export class BitbucketClient {
     const origin = new URL(url).origin;
     if (origin !== this.origin) {
       throw new ConnectorError(
-        `Refused to send the credentials to ${origin}: the API pointed to a host other than api_url (${this.origin}).`,
-        "system_error",
-        "server_error",
+        `Refused to send the credentials to ${origin}: the API pointed to a host other than api_url (${this.origin}). The sync stops here.`,
+        "foreign_origin",
       );
     }
   }
@@ -205,7 +198,7 @@ export class BitbucketClient {
 
   private async backOff(
     url: string,
-    reason: "rate_limited" | "server_error" | "network" | "bad_body",
+    reason: RetryReason,
     failures: Map<string, number>,
     what: string,
     retryAfterS?: number,
@@ -227,8 +220,7 @@ export class BitbucketClient {
     if (this.waitedMs + cost > budget) {
       throw new ConnectorError(
         `Gave up on ${this.describe(url)} after ${attempt} attempt(s): ${what}. The retry wait budget of ${Math.round(budget / 1000)} s is spent (config max_retry_wait_seconds; check waits at most 30 s); a later sync resumes from the last state.`,
-        "transient_error",
-        reason === "rate_limited" ? "rate_limited" : reason === "network" ? "unreachable" : "server_error",
+        reason,
       );
     }
     this.waitedMs += cost;
@@ -273,7 +265,7 @@ export class BitbucketClient {
   }
 
   private fail(url: string, what: string): ConnectorError {
-    return new ConnectorError(`${this.describe(url)} failed: ${what}.`, "system_error", "server_error");
+    return new ConnectorError(`${this.describe(url)} failed: ${what}.`, "bad_response");
   }
 }
 

@@ -1,7 +1,7 @@
 // Turns Bitbucket's error responses into errors a user can act on. Bodies vary: JSON envelopes
 // whose `detail` is a string or an object, envelopes without "type", plain text for a bad Basic
 // login and for 429 (API notes §1.2 and quirk 9).
-import { ConnectorError } from "../errors.js";
+import { ConnectorError, type FailureKind } from "../errors.js";
 
 export const SCOPES_HELP =
   "An access token needs the scopes repository and pipeline; an API token needs read:repository:bitbucket and read:pipeline:bitbucket.";
@@ -9,13 +9,24 @@ export const SCOPES_HELP =
 export class ApiError extends ConnectorError {
   constructor(
     message: string,
-    failureType: ConnectorError["failureType"],
-    code: ConnectorError["code"],
+    kind: FailureKind,
     readonly status: number,
   ) {
-    super(message, failureType, code);
+    super(message, kind);
     this.name = "ApiError";
   }
+}
+
+/** What an HTTP status means (src/errors.ts says what each kind then does). */
+export function kindOfStatus(status: number, body: unknown): FailureKind | "ok" {
+  if (status >= 200 && status < 300) return "ok";
+  if (status === 429) return "rate_limited";
+  if (status === 408 || status >= 500) return "server_error";
+  if (status === 401) return "invalid_credentials";
+  if (status === 403) return "invalid_permissions";
+  if (status === 404) return isNoApiHere(status, body) ? "no_api" : "not_found";
+  if (status === 410) return "workspace_not_found";
+  return "bad_request";
 }
 
 export function errorMessageOf(body: unknown): string | undefined {
@@ -51,14 +62,12 @@ export function describeApiError(status: number, body: unknown, url: string, ori
     case 401:
       return new ApiError(
         `Bitbucket rejected the credentials (401 on ${where}).${quoted} Check the token: an access token is sent as Bearer; an API token needs the Atlassian account email (not the username). App passwords no longer work.`,
-        "config_error",
         "invalid_credentials",
         status,
       );
     case 403:
       return new ApiError(
         `The credentials may not read ${/\/(pipelines|environments|deployments)/.test(u.pathname) ? "pipelines" : "repositories"} (403 on ${where}).${quoted} ${SCOPES_HELP}`,
-        "config_error",
         "invalid_permissions",
         status,
       );
@@ -66,20 +75,22 @@ export function describeApiError(status: number, body: unknown, url: string, ori
       if (isNoApiHere(status, body)) {
         return new ApiError(
           `${where} answered 404: Bitbucket serves no API at this URL.${quoted} The connector asked for a URL the API does not have (or the API moved): this is not an empty repository. Please report it with this message; a newer connector version may fix it.`,
-          "system_error",
-          "not_found",
+          "no_api",
           status,
         );
       }
-      return new ApiError(`${where} answered 404.${quoted}`, "system_error", "not_found", status);
+      return new ApiError(`${where} answered 404.${quoted}`, "not_found", status);
     case 410:
       return new ApiError(
         `Bitbucket says this is gone for good (410 on ${where}; a workspace marked as spam answers this).${quoted} Check the workspace in the config.`,
-        "config_error",
         "workspace_not_found",
         status,
       );
     default:
-      return new ApiError(`${where} failed with ${status} at ${origin}.${quoted}`, "system_error", "server_error", status);
+      return new ApiError(
+        `${where} failed with ${status} at ${origin}.${quoted}`,
+        kindOfStatus(status, body) as FailureKind,
+        status,
+      );
   }
 }

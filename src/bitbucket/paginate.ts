@@ -26,7 +26,7 @@ function asPage(body: unknown, url: string): Page & { next?: string; pagelen?: n
 
 function listingError(url: string, what: string): ConnectorError {
   const u = new URL(url);
-  return new ConnectorError(`Unexpected response from GET ${u.host}${u.pathname}: ${what}.`, "system_error", "server_error");
+  return new ConnectorError(`Unexpected response from GET ${u.host}${u.pathname}: ${what}.`, "bad_response");
 }
 
 /** A page's first and last items, to tell a page served twice. */

@@ -1,29 +1,18 @@
-// One table for what a response or a network failure means: done, retry after a wait, or fail.
+// How long to wait before a retry. Which failures are retried at all is the table in src/errors.ts.
 // The real 429 has no Retry-After and counts a rolling hour (API notes §7), so its waits grow to
-// minutes; 5xx and network errors recover faster. All waits come out of one budget
-// (config max_retry_wait_seconds), so a sync fails clearly instead of hanging for hours.
+// minutes; 5xx and network errors recover faster. All waits come out of one budget (config
+// max_retry_wait_seconds), so a sync fails clearly instead of hanging for hours.
 
-export type Outcome =
-  | { kind: "ok" }
-  | { kind: "retry"; reason: "rate_limited" | "server_error" | "network" | "bad_body" }
-  | { kind: "fail" };
+import type { FAILURES, FailureKind } from "../errors.js";
 
-export function classifyStatus(status: number): Outcome {
-  if (status >= 200 && status < 300) return { kind: "ok" };
-  if (status === 429) return { kind: "retry", reason: "rate_limited" };
-  if (status === 408 || status >= 500) return { kind: "retry", reason: "server_error" };
-  return { kind: "fail" };
-}
+/** The kinds of failure the client retries. */
+export type RetryReason = { [K in FailureKind]: (typeof FAILURES)[K]["retry"] extends true ? K : never }[FailureKind];
 
 const RATE_LIMIT_WAITS_S = [5, 15, 30, 60, 120, 300];
 const OTHER_WAITS_S = [1, 2, 4, 8, 16, 30, 60];
 
 /** Wait before the retry that follows `attempt` consecutive failures of this kind (1-based). */
-export function backoffMs(
-  reason: "rate_limited" | "server_error" | "network" | "bad_body",
-  attempt: number,
-  retryAfterS?: number,
-): number {
+export function backoffMs(reason: RetryReason, attempt: number, retryAfterS?: number): number {
   if (retryAfterS !== undefined && retryAfterS >= 0) return Math.min(retryAfterS, 3600) * 1000;
   const table = reason === "rate_limited" ? RATE_LIMIT_WAITS_S : OTHER_WAITS_S;
   return table[Math.min(attempt, table.length) - 1]! * 1000;

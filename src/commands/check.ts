@@ -29,7 +29,7 @@ export async function check(configPath: string, deps: CommandDeps): Promise<numb
     await deps.out.write(connectionStatus(true, message));
   } catch (error) {
     if (!(error instanceof ConnectorError)) throw error;
-    await deps.out.write(connectionStatus(false, `${error.code}: ${error.message}`));
+    await deps.out.write(connectionStatus(false, `${error.checkCode}: ${error.message}`));
   } finally {
     await client?.close();
   }
@@ -45,7 +45,6 @@ async function checkConnection(client: BitbucketClient, config: Config): Promise
     if (missing.length > 0) {
       throw new ConnectorError(
         `These repositories are not visible to the credentials in workspace "${config.workspace}": ${missing.join(", ")}. Check the slugs (https://bitbucket.org/${config.workspace}/{slug}) and the token's access.`,
-        "config_error",
         "invalid_config",
       );
     }
@@ -57,7 +56,6 @@ async function checkConnection(client: BitbucketClient, config: Config): Promise
   if (!repo) {
     throw new ConnectorError(
       `The credentials see no repository in workspace "${config.workspace}". A repository access token sees only its repository; ${SCOPES_HELP}`,
-      "config_error",
       "no_resources",
     );
   }

@@ -1,14 +1,17 @@
-// `read`: the configured streams, one after the other. A failing stream ends INCOMPLETE with a
-// TRACE ERROR and the others still run; any failure makes the exit code non-zero.
+// `read`: the configured streams, one after the other (the repository streams in one shared
+// pass). A failing stream ends INCOMPLETE with a TRACE ERROR and the others still run, unless the
+// error table (src/errors.ts) says the failure stops the sync; any failure makes the exit code
+// non-zero.
 import { loadConfig, readJsonFile } from "../config.js";
 import { ConnectorError } from "../errors.js";
-import { type JsonObject, log, streamStatus, traceError } from "../protocol/messages.js";
+import { type JsonObject, log, streamStatus, traceOf } from "../protocol/messages.js";
 import { OutputClosedError } from "../protocol/writer.js";
 import { createRepositoryScope } from "../streams/repository-scope.js";
 import type { ReadContext, StreamOutput } from "../streams/stream.js";
 import { parseCatalog } from "../sync/catalog.js";
+import { readRepositoryStreams } from "../sync/read-repositories.js";
 import { type TaggedOutput, writeStreams } from "../sync/read-stream.js";
-import { readRepositoryStreams } from "../sync/repository-pass.js";
+import { parseRunsState, type RunsState } from "../sync/run-state.js";
 import { parseInputState } from "../sync/state.js";
 import { createClient } from "./client.js";
 import type { CommandDeps } from "./deps.js";
@@ -26,14 +29,18 @@ export async function read(args: ReadArgs, deps: CommandDeps): Promise<number> {
   const configured = parseCatalog(readJsonFile(args.catalog, "catalog"), catalogNotes);
   for (const note of catalogNotes) await out.write(log("INFO", note));
   const input = args.state === undefined ? { streams: new Map<string, unknown>() } : parseInputState(readStateFile(args.state));
-  const states = new Map<string, JsonObject>();
+  // Each input state is checked once, here, into what its stream reads.
+  const workspaceStates = new Map<string, JsonObject>();
+  const runsStates = new Map<string, RunsState>();
   for (const [name, state] of input.streams) {
-    const entry = configured.find((c) => c.stream.name === name);
-    if (!entry) {
+    const stream = configured.find((c) => c.stream.name === name)?.stream;
+    if (!stream) {
       await out.write(log("INFO", `Ignored the input state of stream "${name}": it is not in the catalog.`));
-      continue;
+    } else if (stream.kind === "workspace") {
+      workspaceStates.set(name, stream.parseState(state));
+    } else if (stream.followsRuns) {
+      runsStates.set(name, parseRunsState(state, name, stream.cursorField!));
     }
-    states.set(name, entry.stream.parseState(state));
   }
 
   const emitLog = (level: "INFO" | "WARN", message: string): void => {
@@ -42,17 +49,17 @@ export async function read(args: ReadArgs, deps: CommandDeps): Promise<number> {
   const client = createClient(config, deps, emitLog);
   // The repositories stream reuses the listing's objects when it reads in full (no cursor).
   const keepListing = configured.some(
-    (c) => c.stream.name === "repositories" && (c.mode === "full_refresh" || !states.get("repositories")?.updated_on),
+    (c) => c.stream.name === "repositories" && (c.mode === "full_refresh" || !workspaceStates.get("repositories")?.updated_on),
   );
   const scope = createRepositoryScope(client, config, keepListing);
   const ctx: ReadContext = { config, client, scope, now, log: emitLog };
   // The workspace streams one by one, then every repository stream in one shared pass.
   const repositoryGroup = configured.flatMap(({ stream, mode }) =>
-    stream.kind === "repository" ? [{ stream, mode, state: states.get(stream.name) }] : [],
+    stream.kind === "repository" ? [{ stream, mode, state: runsStates.get(stream.name) }] : [],
   );
   const runs: Array<{ names: string[]; outputs: () => AsyncIterable<TaggedOutput> }> = configured.flatMap(({ stream, mode }) =>
     stream.kind === "workspace"
-      ? [{ names: [stream.name], outputs: () => tag(stream.name, stream.read(ctx, mode, states.get(stream.name))) }]
+      ? [{ names: [stream.name], outputs: () => tag(stream.name, stream.read(ctx, mode, workspaceStates.get(stream.name))) }]
       : [],
   );
   if (repositoryGroup.length > 0) {
@@ -60,24 +67,20 @@ export async function read(args: ReadArgs, deps: CommandDeps): Promise<number> {
   }
   let failed = false;
   try {
-    for (const { names, outputs } of runs) {
+    for (const [i, { names, outputs }] of runs.entries()) {
       try {
         await writeStreams(out, names, outputs(), now);
       } catch (error) {
         if (error instanceof OutputClosedError || out.closed) throw error;
         failed = true;
-        const e = error instanceof ConnectorError ? error : undefined;
         for (const name of names) {
           await out.write(streamStatus(name, "INCOMPLETE", now()));
-          await out.write(
-            traceError(
-              `Stream ${name} failed: ${e ? e.message : String((error as Error).message)}`,
-              e ? e.failureType : "system_error",
-              now(),
-              name,
-              e ? undefined : (error as Error).stack,
-            ),
-          );
+          await out.write(traceOf(error, now(), name));
+        }
+        if (error instanceof ConnectorError && error.action === "stop_sync") {
+          // Every stream after it would meet the same failure: they are not started.
+          for (const name of runs.slice(i + 1).flatMap((r) => r.names)) await out.write(streamStatus(name, "INCOMPLETE", now()));
+          break;
         }
       }
     }

@@ -1,5 +1,6 @@
 // Airbyte protocol messages this source emits, and constructors that fill in the envelope.
 // See ../shared/reference/airbyte-protocol.md §2.
+import { ConnectorError } from "../errors.js";
 
 export type FailureType = "config_error" | "system_error" | "transient_error";
 export type StreamStatus = "STARTED" | "RUNNING" | "COMPLETE" | "INCOMPLETE";
@@ -94,6 +95,24 @@ export const traceError = (
     },
   },
 });
+
+/** What an error says to the user: a ConnectorError says what to do; anything else is a bug. */
+export function errorText(error: unknown): string {
+  return error instanceof ConnectorError ? error.message : `Unexpected error: ${(error as Error)?.message ?? String(error)}`;
+}
+
+/** The TRACE ERROR for any error; one that is not a ConnectorError is sent with its stack. */
+export function traceOf(error: unknown, now: number, stream?: string): AirbyteMessage {
+  const known = error instanceof ConnectorError;
+  const said = errorText(error);
+  return traceError(
+    stream ? `Stream ${stream} failed: ${said}` : said,
+    known ? error.failureType : "system_error",
+    now,
+    stream,
+    known ? undefined : (error as Error)?.stack,
+  );
+}
 
 export const estimate = (name: string, rows: number, now: number): AirbyteMessage => ({
   type: "TRACE",

@@ -56,8 +56,7 @@ function serialise(message: AirbyteMessage): string {
     if (!(error instanceof RangeError) || message.type !== "RECORD") throw error;
     throw new ConnectorError(
       `A record of stream ${message.record.stream} from the API is nested too deeply to write as JSON; the stream stops before it.`,
-      "system_error",
-      "server_error",
+      "bad_response",
     );
   }
 }

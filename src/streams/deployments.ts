@@ -8,8 +8,7 @@
 // read only in a pass where some run changed, and only rows of changed runs are emitted.
 import type { DeploymentRule } from "../config.js";
 import type { JsonObject } from "../protocol/messages.js";
-import { type Run, runsStateParser } from "../sync/run-tracker.js";
-import type { RepositoryStream } from "./stream.js";
+import type { RepositoryStream, Run } from "./stream.js";
 
 export const deployments: RepositoryStream = {
   kind: "repository",
@@ -17,12 +16,11 @@ export const deployments: RepositoryStream = {
   primaryKey: [["id"]],
   cursorField: "pipeline_created_on",
   followsRuns: true,
-  parseState: runsStateParser("deployments", "pipeline_created_on"),
-  open: (pass) => {
+  open: (data) => {
     // What the records need of each run, not the run: its bytes would keep its whole page in
     // memory, and a first sync acts on every run of the repository.
     const changed = new Map<string, ChangedRun>();
-    const base = { repository_uuid: pass.repo.uuid, repository_full_name: pass.repo.full_name };
+    const base = { repository_uuid: data.repo.uuid, repository_full_name: data.repo.full_name };
     return {
       onRun(run) {
         changed.set(run.uuid, { uuid: run.uuid, fields: fieldsOf(run) });
@@ -31,10 +29,10 @@ export const deployments: RepositoryStream = {
       async *finish() {
         if (changed.size === 0) return;
         const listed = new Set<string>();
-        const environments = (await pass.list("/environments/")) as Environment[];
+        const environments = (await data.list("/environments/")) as Environment[];
         const byUuid = new Map(environments.map((e) => [e.uuid, e]));
         const unlisted = { count: 0, unnamed: 0 };
-        const rows = pass.each("/deployments/", { fields: EMBEDDED_ENVIRONMENT }) as AsyncIterable<BitbucketDeployment>;
+        const rows = data.each("/deployments/", { fields: EMBEDDED_ENVIRONMENT }) as AsyncIterable<BitbucketDeployment>;
         for await (const row of rows) {
           const pipelineUuid = row.release?.pipeline?.uuid ?? row.deployable?.pipeline?.uuid;
           if (row.state?.name === "UNDEPLOYED" || typeof row.uuid !== "string" || !pipelineUuid) continue;
@@ -48,11 +46,11 @@ export const deployments: RepositoryStream = {
           }
           yield { ...base, ...fromBitbucket(row, run, environment ?? row.environment) };
         }
-        if (unlisted.count > 0) pass.ctx.log("WARN", unlistedWarning(pass.repo.full_name, unlisted));
+        if (unlisted.count > 0) data.log("WARN", unlistedWarning(data.repo.full_name, unlisted));
         for (const run of changed.values()) {
           if (listed.has(run.uuid)) continue;
-          for (const rule of pass.ctx.config.deploymentRules) {
-            if (matches(rule, pass.repo.slug, run.fields as JsonObject)) yield { ...base, ...fromRule(rule, run) };
+          for (const rule of data.config.deploymentRules) {
+            if (matches(rule, data.repo.slug, run.fields as JsonObject)) yield { ...base, ...fromRule(rule, run) };
           }
         }
       },

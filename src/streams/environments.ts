@@ -8,13 +8,12 @@ export const environments: RepositoryStream = {
   name: "environments",
   primaryKey: [["uuid"]],
   followsRuns: false,
-  parseState: (state) => (typeof state === "object" && state !== null ? (state as JsonObject) : {}),
-  open: (pass) => ({
+  open: (data) => ({
     async *finish() {
-      for (const raw of await pass.list("/environments/")) {
+      for (const raw of await data.list("/environments/")) {
         const environment = raw as JsonObject;
         if (typeof environment.uuid !== "string") continue;
-        yield { ...environment, repository_uuid: pass.repo.uuid, repository_full_name: pass.repo.full_name };
+        yield { ...environment, repository_uuid: data.repo.uuid, repository_full_name: data.repo.full_name };
       }
     },
   }),

@@ -3,7 +3,6 @@
 // whose steps were read finished is not asked again. Build scripts (the *_commands arrays) are
 // the team's source code: left out, by the API (`fields`) and here, unless include_step_commands.
 import type { JsonObject } from "../protocol/messages.js";
-import { runsStateParser } from "../sync/run-tracker.js";
 import type { RepositoryStream } from "./stream.js";
 
 const COMMANDS = ["setup_commands", "script_commands", "teardown_commands"] as const;
@@ -14,21 +13,20 @@ export const pipelineSteps: RepositoryStream = {
   primaryKey: [["uuid"]],
   cursorField: "pipeline_created_on",
   followsRuns: true,
-  parseState: runsStateParser("pipeline_steps", "pipeline_created_on"),
-  open: (pass) => {
-    const withCommands = pass.ctx.config.includeStepCommands;
+  open: (data) => {
+    const withCommands = data.config.includeStepCommands;
     const query = withCommands ? {} : { fields: COMMANDS.map((c) => `-values.${c}`).join(",") };
     return {
       async *onRun(run) {
-        for await (const raw of pass.each(`/pipelines/${encodeURIComponent(run.uuid)}/steps/`, query)) {
+        for await (const raw of data.each(`/pipelines/${encodeURIComponent(run.uuid)}/steps/`, query)) {
           const step = raw as JsonObject;
           if (typeof step.uuid !== "string") continue;
           if (!withCommands) for (const c of COMMANDS) delete step[c];
           yield Object.assign(step, {
             pipeline_uuid: run.uuid,
             pipeline_created_on: run.raw.created_on ?? null,
-            repository_uuid: pass.repo.uuid,
-            repository_full_name: pass.repo.full_name,
+            repository_uuid: data.repo.uuid,
+            repository_full_name: data.repo.full_name,
           });
         }
       },

@@ -1,7 +1,6 @@
 // Stream `pipelines`: every run of every repository in scope, newest first down to the cursor,
 // plus the runs that changed since they were emitted (finished, or re-run within the look-back
-// window). Which runs those are is the RunTracker's business (sync/run-tracker.ts).
-import { runsStateParser } from "../sync/run-tracker.js";
+// window). Which runs those are is the engine's business (sync/run-tracker.ts).
 import type { RepositoryStream } from "./stream.js";
 
 export const pipelines: RepositoryStream = {
@@ -10,8 +9,8 @@ export const pipelines: RepositoryStream = {
   primaryKey: [["uuid"]],
   cursorField: "created_on",
   followsRuns: true,
-  parseState: runsStateParser("pipelines", "created_on"),
-  open: (pass) => ({
-    onRun: (run) => [{ ...run.raw, repository_uuid: pass.repo.uuid, repository_full_name: pass.repo.full_name }],
+  recordPerRun: true,
+  open: (data) => ({
+    onRun: (run) => [{ ...run.raw, repository_uuid: data.repo.uuid, repository_full_name: data.repo.full_name }],
   }),
 };

@@ -52,7 +52,6 @@ export async function* workspaceRepositories(
     if (error instanceof ApiError && error.status === 404) {
       throw new ConnectorError(
         `Bitbucket has no workspace "${config.workspace}" that these credentials can see (404). Use the workspace ID from https://bitbucket.org/{workspace}/.`,
-        "config_error",
         "workspace_not_found",
       );
     }
