@@ -197,3 +197,30 @@ describe("hosts that ask every stream as incremental (PyAirbyte's read())", () =
     assert.ok(records(result.messages, "pipelines").length > 0);
   });
 });
+
+describe("runs listed out of created_on order", () => {
+  test("runs created in the same millisecond all come out, whatever order the listing gives them", async () => {
+    const sim = await startSimulator({ repositories: 1, runsPerRepository: 5, seed: 41 });
+    try {
+      const config = simConfigFile(sim, { page_size: 2 });
+      const first = await run(["read", "--config", config, "--catalog", catalogFile(["pipelines"])]);
+      const slug = sim.repositories()[0]!.slug as string;
+      const added = [1, 2, 3, 4].map(() => sim.addRun(slug, { state: "COMPLETED", result: "SUCCESSFUL" }).uuid as string);
+      const second = await run([
+        "read",
+        "--config",
+        config,
+        "--catalog",
+        catalogFile(["pipelines"]),
+        "--state",
+        writeJson(stateFileFrom(first.messages), "state"),
+      ]);
+      assert.equal(second.code, 0, second.stderr);
+      const got = records(second.messages, "pipelines").map((r) => r.uuid as string);
+      for (const uuid of added) assert.ok(got.includes(uuid), `run ${uuid} emitted`);
+      assert.equal(new Set(got).size, got.length, "each once");
+    } finally {
+      await sim.close();
+    }
+  });
+});
