@@ -6,7 +6,7 @@ import type { CommandDeps } from "./commands/deps.js";
 import { discover } from "./commands/discover.js";
 import { read } from "./commands/read.js";
 import { spec } from "./commands/spec.js";
-import { readPackageJson } from "./package-files.js";
+import { readShippedJson } from "./package-files.js";
 import { errorText, traceOf } from "./protocol/messages.js";
 import { OutputClosedError } from "./protocol/writer.js";
 
@@ -14,7 +14,7 @@ export const EXIT_USAGE = 2;
 
 export async function runCli(argv: string[], deps: CommandDeps, stderr: (text: string) => void): Promise<number> {
   let usageError: string | undefined;
-  const version = (readPackageJson("package.json") as { version: string }).version;
+  const version = (readShippedJson("package.json") as { version: string }).version;
   const parsed = await yargs(argv)
     .scriptName("source-bitbucket-pipelines")
     .usage("$0 <command> [options]\n\nAirbyte source for Bitbucket Cloud repositories and Pipelines runs.")

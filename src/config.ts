@@ -1,11 +1,12 @@
 // The connector's config: read, validated against spec.json (so `spec` and validation never
-// drift) plus the rules a schema cannot say (loopback-only http, no future start_date).
+// drift; its defaults are the only ones) plus the rules a schema cannot say (loopback-only http,
+// no future start_date).
 import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { normaliseTimestamp } from "./bitbucket/timestamps.js";
 import { InputError } from "./errors.js";
-import { readPackageJson } from "./package-files.js";
+import { readShippedJson } from "./package-files.js";
 
 export type Credentials = { auth_type: "bearer"; token: string } | { auth_type: "basic"; email: string; api_token: string };
 
@@ -45,15 +46,32 @@ export interface DeploymentRule {
   tag?: RegExp;
 }
 
-export const DEFAULT_API_URL = "https://api.bitbucket.org/2.0";
-
 type JsonSchema = Record<string, unknown>;
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 export function connectionSpecification(): JsonSchema {
-  const spec = readPackageJson("spec.json") as { connectionSpecification: JsonSchema };
+  const spec = readShippedJson("spec.json") as { connectionSpecification: JsonSchema };
   return spec.connectionSpecification;
+}
+
+/** The config as spec.json describes it, once validated with its defaults filled in. */
+interface ConfigInput {
+  workspace: string;
+  credentials: Credentials;
+  start_date?: string;
+  repositories?: string[];
+  api_url: string;
+  page_size: number;
+  lookback_hours: number;
+  max_retry_wait_seconds: number;
+  request_timeout_seconds: number;
+  concurrency: number;
+  max_requests_per_hour?: number;
+  idle_repository_poll_hours: number;
+  shard?: { index: number; count: number };
+  include_step_commands: boolean;
+  deployment_rules?: RuleInput[];
 }
 
 /** Reads a JSON input file without ever echoing its content (it may hold a token). */
@@ -112,12 +130,16 @@ export function parseConfig(raw: unknown, now: Date): Config {
     }
     properties.credentials = { ...branch, title: credentialsSchema.title };
   }
-  const ajv = new Ajv({ allErrors: true, strict: false });
+  // useDefaults fills in spec.json's defaults: there is no second copy of them.
+  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
   addFormats(ajv);
-  const validate = ajv.compile(schema);
+  const validate = ajv.compile<ConfigInput>(schema);
   if (!validate(input)) throw new InputError(describeSchemaErrors(validate.errors ?? []));
+  return toConfig(input, now);
+}
 
-  const creds = input.credentials as Credentials;
+function toConfig(input: ConfigInput, now: Date): Config {
+  const creds = input.credentials;
   const [secretName, secret] = creds.auth_type === "bearer" ? ["token", creds.token] : ["api_token", creds.api_token];
   // It goes into an HTTP header: a line break or a space left by copy and paste would make every
   // request fail as if the network were down.
@@ -127,32 +149,32 @@ export function parseConfig(raw: unknown, now: Date): Config {
     );
   }
   const config: Config = {
-    workspace: input.workspace as string,
+    workspace: input.workspace,
     credentials:
       creds.auth_type === "bearer"
         ? { auth_type: "bearer", token: creds.token }
         : { auth_type: "basic", email: creds.email, api_token: creds.api_token },
-    apiUrl: parseApiUrl((input.api_url as string | undefined) ?? DEFAULT_API_URL),
-    pageSize: (input.page_size as number | undefined) ?? 100,
-    lookbackHours: (input.lookback_hours as number | undefined) ?? 24,
-    maxRetryWaitSeconds: (input.max_retry_wait_seconds as number | undefined) ?? 1800,
-    requestTimeoutSeconds: (input.request_timeout_seconds as number | undefined) ?? 60,
-    concurrency: (input.concurrency as number | undefined) ?? 4,
-    idleRepositoryPollHours: (input.idle_repository_poll_hours as number | undefined) ?? 0,
-    includeStepCommands: (input.include_step_commands as boolean | undefined) ?? false,
-    deploymentRules: parseDeploymentRules(input.deployment_rules),
+    apiUrl: parseApiUrl(input.api_url),
+    pageSize: input.page_size,
+    lookbackHours: input.lookback_hours,
+    maxRetryWaitSeconds: input.max_retry_wait_seconds,
+    requestTimeoutSeconds: input.request_timeout_seconds,
+    concurrency: input.concurrency,
+    idleRepositoryPollHours: input.idle_repository_poll_hours,
+    includeStepCommands: input.include_step_commands,
+    deploymentRules: parseDeploymentRules(input.deployment_rules ?? []),
   };
-  if (typeof input.max_requests_per_hour === "number") config.maxRequestsPerHour = input.max_requests_per_hour;
-  const shard = input.shard as { index: number; count: number } | undefined;
+  if (input.max_requests_per_hour !== undefined) config.maxRequestsPerHour = input.max_requests_per_hour;
+  const shard = input.shard;
   if (shard) {
     if (shard.index >= shard.count) {
       throw new InputError(`Config field shard.index (${shard.index}) must be less than shard.count (${shard.count}).`);
     }
     config.shard = { index: shard.index, count: shard.count };
   }
-  const repositories = input.repositories as string[] | undefined;
+  const repositories = input.repositories;
   if (repositories && repositories.length > 0) config.repositories = repositories;
-  const startDate = input.start_date as string | undefined;
+  const startDate = input.start_date;
   if (startDate !== undefined && startDate !== "") {
     const normalised = normaliseTimestamp(startDate);
     if (!normalised) {
@@ -216,7 +238,7 @@ function parseApiUrl(value: string): string {
 interface RuleInput {
   name: string;
   environment: string;
-  environment_type?: DeploymentRule["environmentType"];
+  environment_type: DeploymentRule["environmentType"];
   repository_pattern?: string;
   selector_type?: DeploymentRule["selectorType"];
   pipeline_pattern?: string;
@@ -224,8 +246,7 @@ interface RuleInput {
   tag_pattern?: string;
 }
 
-function parseDeploymentRules(value: unknown): DeploymentRule[] {
-  const rules = (value as RuleInput[] | undefined) ?? [];
+function parseDeploymentRules(rules: RuleInput[]): DeploymentRule[] {
   const names = new Set<string>();
   return rules.map((rule, index) => {
     if (names.has(rule.name)) throw new InputError(`Config field deployment_rules has two rules named "${rule.name}".`);
@@ -254,7 +275,7 @@ function parseDeploymentRules(value: unknown): DeploymentRule[] {
     return {
       name: rule.name,
       environment: rule.environment,
-      environmentType: rule.environment_type ?? "other",
+      environmentType: rule.environment_type,
       ...(repository ? { repository } : {}),
       ...(selectorType ? { selectorType } : {}),
       ...(pipeline ? { pipeline } : {}),

@@ -4,6 +4,6 @@ import { readFileSync } from "node:fs";
 
 const root = new URL("../", import.meta.url);
 
-export function readPackageJson(relativePath: string): unknown {
+export function readShippedJson(relativePath: string): unknown {
   return JSON.parse(readFileSync(new URL(relativePath, root), "utf8"));
 }

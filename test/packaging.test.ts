@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { backoffMs } from "../src/bitbucket/retry-policy.js";
-import { DEFAULT_API_URL, parseConfig } from "../src/config.js";
+import { parseConfig } from "../src/config.js";
 import { STREAMS } from "../src/streams/index.js";
 import { parseCatalog } from "../src/sync/catalog.js";
 import { parseRunsState } from "../src/sync/run-state.js";
@@ -105,7 +105,11 @@ describe("metadata.yaml", () => {
   });
 
   test("allowedHosts covers the default api_url; suggestedStreams are offered streams", () => {
-    assert.deepEqual(yamlList(metadata, "hosts"), [new URL(DEFAULT_API_URL).hostname]);
+    const defaultApiUrl = parseConfig(
+      { workspace: "acme", credentials: { auth_type: "bearer", token: "t0ken" } },
+      new Date(),
+    ).apiUrl;
+    assert.deepEqual(yamlList(metadata, "hosts"), [new URL(defaultApiUrl).hostname]);
     const suggested = yamlList(metadata, "streams");
     assert.ok(suggested.length > 0);
     for (const name of suggested)

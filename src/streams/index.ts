@@ -1,6 +1,6 @@
 // Every stream the connector offers, and its schema from schemas/<name>.json.
 
-import { readPackageJson } from "../package-files.js";
+import { readShippedJson } from "../package-files.js";
 import type { AirbyteStream, JsonObject } from "../protocol/messages.js";
 import { deployments } from "./deployments.js";
 import { environments } from "./environments.js";
@@ -16,7 +16,7 @@ export function findStream(name: string): Stream | undefined {
 }
 
 export function schemaOf(stream: Stream): JsonObject {
-  return readPackageJson(`schemas/${stream.name}.json`) as JsonObject;
+  return readShippedJson(`schemas/${stream.name}.json`) as JsonObject;
 }
 
 export function airbyteStream(stream: Stream): AirbyteStream {

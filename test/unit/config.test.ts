@@ -1,7 +1,7 @@
 // Config inputs a form or an editor legitimately produces.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseConfig, readJsonFile } from "../../src/config.js";
+import { connectionSpecification, parseConfig, readJsonFile } from "../../src/config.js";
 import { writeJson } from "../helpers/files.js";
 
 const base = { workspace: "acme", credentials: { auth_type: "bearer", token: "sim-token" } };
@@ -16,4 +16,31 @@ test('start_date "" means no start date, as the spec says ("leave empty")', () =
 
 test("a config file saved with a byte-order mark is read", () => {
   assert.deepEqual(readJsonFile(writeJson(`\uFEFF${JSON.stringify(base)}`, "config"), "config"), base);
+});
+
+test("every default comes from spec.json, once: an empty optional field takes spec.json's default", () => {
+  const spec = connectionSpecification().properties as Record<string, { default?: unknown }>;
+  const config = parseConfig(
+    {
+      workspace: "acme",
+      credentials: { auth_type: "bearer", token: "t0ken" },
+      deployment_rules: [{ name: "r", environment: "production", branch_pattern: "main" }],
+    },
+    new Date(),
+  );
+  const expected: Record<string, unknown> = {
+    api_url: config.apiUrl,
+    page_size: config.pageSize,
+    lookback_hours: config.lookbackHours,
+    max_retry_wait_seconds: config.maxRetryWaitSeconds,
+    request_timeout_seconds: config.requestTimeoutSeconds,
+    concurrency: config.concurrency,
+    idle_repository_poll_hours: config.idleRepositoryPollHours,
+    include_step_commands: config.includeStepCommands,
+  };
+  for (const [field, value] of Object.entries(expected)) {
+    assert.notEqual(spec[field]?.default, undefined, `spec.json gives ${field} a default`);
+    assert.equal(value, spec[field]?.default, field);
+  }
+  assert.equal(config.deploymentRules[0]?.environmentType, "other");
 });
