@@ -47,9 +47,8 @@ export async function read(args: ReadArgs, deps: CommandDeps): Promise<number> {
     out.write(log(level, message)).catch(() => undefined);
   };
   const client = createClient(config, deps, emitLog);
-  // The repositories stream reuses the listing's objects when it reads in full (no cursor).
   const keepListing = configured.some(
-    (c) => c.stream.name === "repositories" && (c.mode === "full_refresh" || !workspaceStates.get("repositories")?.updated_on),
+    ({ stream, mode }) => stream.kind === "workspace" && stream.takesListing?.(mode, workspaceStates.get(stream.name)),
   );
   const scope = createRepositoryScope(client, config, keepListing);
   const ctx: ReadContext = { config, client, scope, now, log: emitLog };

@@ -18,6 +18,8 @@ export const repositories: WorkspaceStream = {
     return { ...(cursorFrom(state, "updated_on", "repositories") ? { updated_on: (state as JsonObject).updated_on } : {}) };
   },
 
+  takesListing: (mode, state) => mode === "full_refresh" || !state?.updated_on,
+
   async *read(ctx, mode, state) {
     const cursor = mode === "incremental" ? (state?.updated_on as string | undefined) : undefined;
     const since = cursor ? normaliseTimestamp(cursor) : undefined;

@@ -63,6 +63,8 @@ export interface WorkspaceStream extends StreamBase {
   kind: "workspace";
   /** Checks an incoming stream_state; throws an InputError naming what is wrong. */
   parseState(state: unknown): JsonObject;
+  /** Whether this read takes the objects of the shared repository listing (scope.takeRaw), so the listing keeps them. */
+  takesListing?(mode: SyncMode, state: JsonObject | undefined): boolean;
   read(ctx: ReadContext, mode: SyncMode, state: JsonObject | undefined): AsyncIterable<StreamOutput>;
 }
 
