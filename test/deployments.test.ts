@@ -4,6 +4,7 @@ import { after, before, describe, test } from "node:test";
 import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { catalogFile, writeJson } from "./helpers/files.js";
+import { expectedEnvironmentFields } from "./helpers/flat-fields.js";
 import {
   assertNoSecrets,
   assertValidMessages,
@@ -228,7 +229,9 @@ describe("steps, environments and deployments", () => {
     const want = sim
       .repositories()
       .flatMap((r) =>
-        sim.environments(r.slug as string).map((e) => ({ ...e, repository_uuid: r.uuid, repository_full_name: r.full_name })),
+        sim
+          .environments(r.slug as string)
+          .map((e) => ({ ...e, ...expectedEnvironmentFields(e), repository_uuid: r.uuid, repository_full_name: r.full_name })),
       );
     assert.deepEqual(new Map(got.map((e) => [e.uuid, e])), new Map(want.map((e) => [e.uuid, e as Message])));
   });

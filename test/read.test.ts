@@ -4,6 +4,7 @@ import { after, before, describe, test } from "node:test";
 import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { catalogFile, writeJson } from "./helpers/files.js";
+import { expectedRunFields } from "./helpers/flat-fields.js";
 import {
   assertNoSecrets,
   assertValidMessages,
@@ -43,7 +44,12 @@ function expectedRuns(sim: Simulator): Map<string, Message> {
   const all = new Map<string, Message>();
   for (const repo of sim.repositories()) {
     for (const run of sim.runs(repo.slug as string)) {
-      all.set(run.uuid as string, { ...run, repository_uuid: repo.uuid, repository_full_name: repo.full_name });
+      all.set(run.uuid as string, {
+        ...run,
+        ...expectedRunFields(run),
+        repository_uuid: repo.uuid,
+        repository_full_name: repo.full_name,
+      });
     }
   }
   return all;

@@ -9,6 +9,7 @@ import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { assertCompleted } from "./helpers/expect.js";
 import { writeJson } from "./helpers/files.js";
+import { expectedEnvironmentFields, expectedRunFields, expectedStatus } from "./helpers/flat-fields.js";
 import { assertNoSecrets, assertValidMessages, type Message, records, stateFileFrom, states } from "./helpers/protocol.js";
 import {
   FIXTURES,
@@ -132,6 +133,7 @@ function expectedSteps(input: ReturnType<typeof inputs>, slug: string, run: Mess
       step.uuid,
       {
         ...(withCommands ? step : withoutCommands(step)),
+        ...expectedStatus(step.state),
         pipeline_uuid: run.uuid,
         pipeline_created_on: run.created_on,
         ...ofRepo(input.repo(slug)),
@@ -271,13 +273,24 @@ describe("responses in the shapes the real API sends", () => {
 
     const runs = byKey(first.messages, "pipelines");
     assert.equal(runs.size, input.runs.length, "one pipelines record per run listed");
-    for (const { slug, run } of input.runs) assert.deepEqual(runs.get(run.uuid), { ...run, ...ofRepo(input.repo(slug)) });
+    for (const { slug, run } of input.runs) {
+      assert.deepEqual(runs.get(run.uuid), { ...run, ...expectedRunFields(run), ...ofRepo(input.repo(slug)) });
+    }
+
+    // The flat fields on the real shapes: halted and paused runs, pull-request targets.
+    const flat = [...runs.values()];
+    assert.ok(flat.some((r) => r.status === "IN_PROGRESS" && r.result === "HALTED"));
+    assert.ok(flat.some((r) => r.status === "IN_PROGRESS" && r.result === "PAUSED"));
+    assert.ok(flat.some((r) => r.status === "COMPLETED" && r.result === "FAILED"));
+    assert.ok(flat.some((r) => r.selector_type === "pull-requests" && r.ref_type === null && r.commit_hash !== null));
+    assert.ok(flat.every((r) => r.trigger_type === null || /^[A-Z_]+$/.test(r.trigger_type)));
 
     const expected = new Map(input.runs.flatMap(({ slug, run }) => [...expectedSteps(input, slug, run)]));
     assert.deepEqual(byKey(first.messages, "pipeline_steps"), expected);
+    assert.ok([...expected.values()].some((s) => s.status === "PENDING" && s.result === null), "a manual step with result {}");
 
     const environments = SLUGS.flatMap((slug) =>
-      input.environments(slug).map((e) => [e.uuid, { ...e, ...ofRepo(input.repo(slug)) }]),
+      input.environments(slug).map((e) => [e.uuid, { ...e, ...expectedEnvironmentFields(e), ...ofRepo(input.repo(slug)) }]),
     );
     assert.deepEqual(byKey(first.messages, "environments"), new Map(environments as [string, Message][]));
   });
@@ -337,7 +350,7 @@ describe("responses in the shapes the real API sends", () => {
 
       const runs = byKey(second.messages, "pipelines");
       assert.deepEqual([...runs.keys()].sort(), expectedRuns.map((r) => r.uuid).sort(), "exactly the new and the changed runs");
-      for (const run of expectedRuns) assert.deepEqual(runs.get(run.uuid), { ...run, ...ofRepo(web) });
+      for (const run of expectedRuns) assert.deepEqual(runs.get(run.uuid), { ...run, ...expectedRunFields(run), ...ofRepo(web) });
       // The HALTED run is older than any walk reaches: it was asked for by uuid.
       const halted = before.runs.find((r) => r.run.state.stage?.name === "HALTED")!.run;
       assert.ok(

@@ -13,7 +13,14 @@ export const environments: RepositoryStream = {
       for (const raw of await data.list("/environments/")) {
         const environment = raw as JsonObject;
         if (typeof environment.uuid !== "string") continue;
-        yield { ...environment, repository_uuid: data.repo.uuid, repository_full_name: data.repo.full_name };
+        const type = environment.environment_type as { name?: unknown } | null | undefined;
+        yield {
+          ...environment,
+          // Lower case, as deployments.environment_type, so the two join.
+          environment_type_name: typeof type?.name === "string" ? type.name.toLowerCase() : null,
+          repository_uuid: data.repo.uuid,
+          repository_full_name: data.repo.full_name,
+        };
       }
     },
   }),

@@ -3,6 +3,7 @@
 // whose steps were read finished is not asked again. Build scripts (the *_commands arrays) are
 // the team's source code: left out, by the API (`fields`) and here, unless include_step_commands.
 import type { JsonObject } from "../protocol/messages.js";
+import { statusFields } from "./flat-fields.js";
 import type { RepositoryStream } from "./stream.js";
 
 const COMMANDS = ["setup_commands", "script_commands", "teardown_commands"] as const;
@@ -23,6 +24,7 @@ export const pipelineSteps: RepositoryStream = {
           if (typeof step.uuid !== "string") continue;
           if (!withCommands) for (const c of COMMANDS) delete step[c];
           yield Object.assign(step, {
+            ...statusFields(step.state),
             pipeline_uuid: run.uuid,
             pipeline_created_on: run.raw.created_on ?? null,
             repository_uuid: data.repo.uuid,
