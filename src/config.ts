@@ -27,6 +27,7 @@ export interface Config {
   idleRepositoryPollHours: number;
   shard?: { index: number; count: number };
   includeStepCommands: boolean;
+  includeCommitMessages: boolean;
   deploymentRules: DeploymentRule[];
 }
 
@@ -71,6 +72,7 @@ interface ConfigInput {
   idle_repository_poll_hours: number;
   shard?: { index: number; count: number };
   include_step_commands: boolean;
+  include_commit_messages: boolean;
   deployment_rules?: RuleInput[];
 }
 
@@ -162,6 +164,7 @@ function toConfig(input: ConfigInput, now: Date): Config {
     concurrency: input.concurrency,
     idleRepositoryPollHours: input.idle_repository_poll_hours,
     includeStepCommands: input.include_step_commands,
+    includeCommitMessages: input.include_commit_messages,
     deploymentRules: parseDeploymentRules(input.deployment_rules ?? []),
   };
   if (input.max_requests_per_hour !== undefined) config.maxRequestsPerHour = input.max_requests_per_hour;

@@ -32,6 +32,13 @@ test("discover prints every stream with schemas, keys, cursors and sync modes, w
       ["pipeline_steps", ["pipeline_created_on"], [["uuid"]], ["full_refresh", "incremental"], true],
       ["environments", undefined, [["uuid"]], ["full_refresh"], undefined],
       ["deployments", ["pipeline_created_on"], [["id"]], ["full_refresh", "incremental"], true],
+      [
+        "deployment_commits",
+        ["pipeline_created_on"],
+        [["deployment_id"], ["commit_hash"]],
+        ["full_refresh", "incremental"],
+        true,
+      ],
     ],
   );
   const ajv = new Ajv({ strict: false });

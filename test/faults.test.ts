@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { assertCompleted, assertSameSet, repoUuids, runUuids, uuidsOnce } from "./helpers/expect.js";
 import { catalogFile, writeJson } from "./helpers/files.js";
+import { expectedRunFields } from "./helpers/flat-fields.js";
 import { startProxy, startTrap } from "./helpers/http-stubs.js";
 import { type InProcessResult, runInProcess } from "./helpers/in-process.js";
 import {
@@ -456,6 +457,7 @@ describe("odd API data is passed through unchanged", { timeout: 120_000 }, () =>
 
   const decorate = (run: unknown, repo: { uuid: string; full_name: string }) => ({
     ...(run as Message),
+    ...expectedRunFields(run as Message),
     repository_uuid: repo.uuid,
     repository_full_name: repo.full_name,
   });

@@ -287,7 +287,10 @@ describe("responses in the shapes the real API sends", () => {
 
     const expected = new Map(input.runs.flatMap(({ slug, run }) => [...expectedSteps(input, slug, run)]));
     assert.deepEqual(byKey(first.messages, "pipeline_steps"), expected);
-    assert.ok([...expected.values()].some((s) => s.status === "PENDING" && s.result === null), "a manual step with result {}");
+    assert.ok(
+      [...expected.values()].some((s) => s.status === "PENDING" && s.result === null),
+      "a manual step with result {}",
+    );
 
     const environments = SLUGS.flatMap((slug) =>
       input.environments(slug).map((e) => [e.uuid, { ...e, ...expectedEnvironmentFields(e), ...ofRepo(input.repo(slug)) }]),

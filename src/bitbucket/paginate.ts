@@ -54,10 +54,17 @@ class LoopGuard {
   }
 }
 
-export async function* followNext(client: BitbucketClient, firstUrl: string): AsyncGenerator<Page> {
+/** Follows `next` links from `firstUrl`. A tolerated status (e.g. 404) ends the walk. */
+export async function* followNext(
+  client: BitbucketClient,
+  firstUrl: string,
+  tolerate: number[] = [],
+): AsyncGenerator<Page & { next?: string }> {
   const guard = new LoopGuard();
   for (let url: string | undefined = firstUrl; url; ) {
-    const page = asPage((await client.get(url)).body, url);
+    const response = await client.get(url, tolerate);
+    if (tolerate.includes(response.status)) return;
+    const page = asPage(response.body, url);
     guard.check(url, page);
     yield page;
     url = page.values.length > 0 ? page.next : undefined;

@@ -28,7 +28,12 @@ export function runFields(run: JsonObject): JsonObject {
     commit?: { hash?: unknown } | null;
   };
   // Older payloads carry only the type (pipeline_trigger_push): its last word is the name.
-  const triggerType = text(trigger.name) ?? text(trigger.type)?.replace(/^pipeline_trigger_/, "").toUpperCase() ?? null;
+  const triggerType =
+    text(trigger.name) ??
+    text(trigger.type)
+      ?.replace(/^pipeline_trigger_/, "")
+      .toUpperCase() ??
+    null;
   return {
     ...statusFields(run.state),
     trigger_type: triggerType,

@@ -2,6 +2,7 @@
 
 import { readShippedJson } from "../package-files.js";
 import type { AirbyteStream, JsonObject } from "../protocol/messages.js";
+import { deploymentCommits } from "./deployment-commits.js";
 import { deployments } from "./deployments.js";
 import { environments } from "./environments.js";
 import { pipelineSteps } from "./pipeline-steps.js";
@@ -9,7 +10,7 @@ import { pipelines } from "./pipelines.js";
 import { repositories } from "./repositories.js";
 import type { Stream } from "./stream.js";
 
-export const STREAMS: readonly Stream[] = [repositories, pipelines, pipelineSteps, environments, deployments];
+export const STREAMS: readonly Stream[] = [repositories, pipelines, pipelineSteps, environments, deployments, deploymentCommits];
 
 export function findStream(name: string): Stream | undefined {
   return STREAMS.find((s) => s.name === name);

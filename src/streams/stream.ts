@@ -42,6 +42,11 @@ export interface RepositoryData {
   list(path: string, query?: Query): Promise<unknown[]>;
   /** The items of a paged listing as its pages come, kept nowhere; none on a 404. */
   each(path: string, query?: Query): AsyncIterable<unknown>;
+  /**
+   * The first `limit` items of a listing paged by its `next` links (commits page by opaque
+   * tokens), and whether it has more; undefined on a 404.
+   */
+  listByNext(path: string, query: Query, limit: number): Promise<{ items: unknown[]; more: boolean } | undefined>;
   /** One run by uuid, fetched once per pass; undefined when it is gone (404). */
   run(uuid: string): Promise<Run | undefined>;
 }
@@ -74,6 +79,8 @@ export interface RepositoryReader {
   onRun?(run: Run): JsonObject[] | AsyncIterable<JsonObject> | undefined;
   /** After the runs: records that need the whole pass (deployments, environments). */
   finish?(): AsyncIterable<JsonObject>;
+  /** After finish(): what the stream keeps of this repository for the next sync (a small JSON object). */
+  memory?(): JsonObject;
 }
 
 export interface RepositoryStream extends StreamBase {
@@ -85,7 +92,8 @@ export interface RepositoryStream extends StreamBase {
   followsRuns: boolean;
   /** One record per run: progress estimates its rows from the repositories' run counts. */
   recordPerRun?: boolean;
-  open(data: RepositoryData): RepositoryReader;
+  /** `memory`: what the reader's memory() gave for this repository at the end of the last sync. */
+  open(data: RepositoryData, memory: JsonObject | undefined): RepositoryReader;
 }
 
 export type Stream = WorkspaceStream | RepositoryStream;

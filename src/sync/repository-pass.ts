@@ -3,7 +3,7 @@
 // RunTracker says which runs it acts on, watched unfinished runs the walk did not reach are
 // fetched by uuid, then each stream finishes (deployments, environments). Per-repository
 // lookups are fetched at most once per pass.
-import { numberedPages } from "../bitbucket/paginate.js";
+import { followNext, numberedPages } from "../bitbucket/paginate.js";
 import { timestampFromMillis } from "../bitbucket/timestamps.js";
 import type { JsonObject } from "../protocol/messages.js";
 import { type RepositoryRef, repositoryPath } from "../streams/repository-scope.js";
@@ -70,6 +70,18 @@ class RepositoryPass implements RepositoryData {
     for await (const page of numberedPages(this.ctx.client, this.path(path), query, 100, [404])) yield* page.values;
   }
 
+  async listByNext(path: string, query: Query, limit: number): Promise<{ items: unknown[]; more: boolean } | undefined> {
+    const { client } = this.ctx;
+    const items: unknown[] = [];
+    let found = false;
+    for await (const page of followNext(client, client.url(this.path(path), query), [404])) {
+      found = true;
+      items.push(...page.values);
+      if (items.length >= limit) return { items: items.slice(0, limit), more: items.length > limit || page.next !== undefined };
+    }
+    return found ? { items, more: false } : undefined;
+  }
+
   run(uuid: string): Promise<Run | undefined> {
     return this.once(`run ${uuid}`, async () => {
       const { client } = this.ctx;
@@ -107,7 +119,7 @@ export async function* readRepository(
     warn: (message: string) => ctx.log("WARN", message),
     ...(ctx.config.startDate ? { startDate: ctx.config.startDate } : {}),
   };
-  const readers = members.map(({ stream }) => ({ stream, reader: stream.open(data) }));
+  const readers = members.map(({ stream, entry }) => ({ stream, reader: stream.open(data, entry?.memory) }));
   const followers: Follower[] = members.flatMap(({ stream, entry }, i) =>
     stream.followsRuns
       ? [{ stream, reader: readers[i]!.reader, tracker: new RunTracker(entry ?? {}, settings, repo.full_name) }]
@@ -161,7 +173,11 @@ export async function* readRepository(
     }
     if (records.length > 0) yield { stream: stream.name, records };
   }
-  return { entries: Object.fromEntries(followers.map((f) => [f.stream.name, stamped(f.tracker.nextEntry())])) };
+  const entryOf = (f: Follower): RepositoryRunsState => {
+    const memory = f.reader.memory?.();
+    return stamped({ ...f.tracker.nextEntry(), ...(memory ? { memory } : {}) });
+  };
+  return { entries: Object.fromEntries(followers.map((f) => [f.stream.name, entryOf(f)])) };
 }
 
 /** Each stream's records of these runs: one batch, and one more for each run whose records took requests. */

@@ -27,6 +27,8 @@ export interface RepositoryRunsState {
    * and up to `newest` were read. The next pass reads on below `oldest` instead of starting over.
    */
   partial?: { oldest: string; newest: string };
+  /** What the stream keeps of the repository for the next sync (its reader's memory()). */
+  memory?: JsonObject;
 }
 
 export interface RunsState {
@@ -72,7 +74,13 @@ function parseEntry(entry: unknown, stream: string, uuid: string): RepositoryRun
   if (created) parsed.created_on = created;
   const polledAt = cursorFrom(entry, "polled_at", where);
   if (polledAt) parsed.polled_at = polledAt;
-  const { partial, runs } = entry as Record<string, unknown>;
+  const { partial, runs, memory } = entry as Record<string, unknown>;
+  if (memory !== undefined && memory !== null) {
+    if (typeof memory !== "object" || Array.isArray(memory)) {
+      throw new InputError(`The state of stream ${stream} has a memory for repository ${uuid} that is not an object.`);
+    }
+    parsed.memory = memory as JsonObject;
+  }
   if (partial !== undefined && partial !== null) {
     const oldest = cursorFrom(partial, "oldest", `${where}, partial`);
     const newest = cursorFrom(partial, "newest", `${where}, partial`);

@@ -117,6 +117,7 @@ export class RunTracker {
       ...(this.before.created_on ? { created_on: this.before.created_on } : {}),
       ...(Object.keys(runs).length > 0 ? { runs } : {}),
       ...(this.before.polled_at ? { polled_at: this.before.polled_at } : {}),
+      ...(this.before.memory ? { memory: this.before.memory } : {}),
       partial: { oldest: p && p.oldest < low ? p.oldest : low, newest: this.newest },
     };
   }

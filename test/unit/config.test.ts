@@ -37,6 +37,7 @@ test("every default comes from spec.json, once: an empty optional field takes sp
     concurrency: config.concurrency,
     idle_repository_poll_hours: config.idleRepositoryPollHours,
     include_step_commands: config.includeStepCommands,
+    include_commit_messages: config.includeCommitMessages,
   };
   for (const [field, value] of Object.entries(expected)) {
     assert.notEqual(spec[field]?.default, undefined, `spec.json gives ${field} a default`);

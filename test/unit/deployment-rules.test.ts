@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseConfig } from "../../src/config.js";
-import { matches } from "../../src/streams/deployments.js";
+import { matches } from "../../src/streams/deployment-records.js";
 
 const base = { workspace: "acme", credentials: { auth_type: "bearer", token: "t0ken" } };
 const rules = (deployment_rules: unknown[]) => parseConfig({ ...base, deployment_rules }, new Date()).deploymentRules;
