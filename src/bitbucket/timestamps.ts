@@ -44,3 +44,10 @@ export function timestampMillis(normalised: string): number {
 export function timestampFromMillis(ms: number): string {
   return new Date(ms).toISOString().slice(0, 23) + "000000Z";
 }
+
+/** Seconds from one timestamp to another, to the millisecond; null when either is missing or unreadable. */
+export function secondsBetween(start: string | undefined, end: string | undefined): number | null {
+  if (!start || !end) return null;
+  const seconds = (Date.parse(end) - Date.parse(start)) / 1000;
+  return Number.isFinite(seconds) ? Math.round(seconds * 1000) / 1000 : null;
+}

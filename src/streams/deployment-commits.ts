@@ -5,9 +5,9 @@
 // an environment has no previous one: its deployed commit alone. Each with its lead time, from
 // the commit's date to the deployment's completion. Commit messages are the team's text: left
 // out unless include_commit_messages.
+import { secondsBetween } from "../bitbucket/timestamps.js";
 import type { JsonObject } from "../protocol/messages.js";
-import { DeploymentHistory } from "./deployment-history.js";
-import { type ChangedRun, changedRun, deploymentRecords, secondsBetween } from "./deployment-records.js";
+import { deploymentsReader } from "./deployment-records.js";
 import type { RepositoryData, RepositoryStream } from "./stream.js";
 
 /** A change set larger than this is cut short with a WARN: 10 requests for one deployment. */
@@ -19,28 +19,16 @@ export const deploymentCommits: RepositoryStream = {
   primaryKey: [["deployment_id"], ["commit_hash"]],
   cursorField: "pipeline_created_on",
   followsRuns: true,
-  open: (data, memory) => {
-    const changed = new Map<string, ChangedRun>();
-    const history = new DeploymentHistory(memory, "deployment_commits");
-    return {
-      onRun(run) {
-        changed.set(run.uuid, changedRun(run));
-        return undefined;
-      },
-      async *finish() {
-        if (changed.size === 0) return;
-        const deployments = await deploymentRecords(data, changed);
-        const { previous } = history.apply(deployments);
-        for (const deployment of deployments) {
-          const before = previous.get(String(deployment.id));
-          if (before === undefined) continue; // not successful, or its commits were read at an earlier sync
-          for (const commit of await shipped(data, deployment, before?.commit ?? null))
-            yield commitRecord(data, deployment, commit);
-        }
-      },
-      memory: () => history.toJson(),
-    };
-  },
+  open: (data, memory) =>
+    deploymentsReader(data, memory, "deployment_commits", async function* (deployments, history) {
+      const { previous } = history.apply(deployments);
+      for (const deployment of deployments) {
+        const before = previous.get(String(deployment.id));
+        if (before === undefined) continue; // not successful, or its commits were read at an earlier sync
+        for (const commit of await shipped(data, deployment, before?.commit ?? null))
+          yield commitRecord(data, deployment, commit);
+      }
+    }),
 };
 
 interface Commit {

@@ -3,10 +3,9 @@
 // what the new one shipped) and the failed production deployments not yet followed by a success
 // (to give their time to restore when one comes). A sync sees only the deployments of runs that
 // changed since the last one, so without this the previous deployment would be unknown.
-import { normaliseTimestamp } from "../bitbucket/timestamps.js";
+import { normaliseTimestamp, secondsBetween } from "../bitbucket/timestamps.js";
 import { InputError } from "../errors.js";
 import type { JsonObject } from "../protocol/messages.js";
-import { secondsBetween } from "./deployment-records.js";
 
 interface Success {
   id: string;

@@ -6,22 +6,49 @@
 //   - "rule": runs that match the user's deployment_rules, unless Bitbucket already lists them.
 // Shared by the deployments and deployment_commits streams: both read the listings through the
 // pass, which fetches each once.
+import { secondsBetween } from "../bitbucket/timestamps.js";
 import type { DeploymentRule } from "../config.js";
 import type { JsonObject } from "../protocol/messages.js";
-import type { RepositoryData, Run } from "./stream.js";
+import { DeploymentHistory } from "./deployment-history.js";
+import type { RepositoryData, RepositoryReader, Run } from "./stream.js";
 
 /** What the records need of a run acted on, and no more: a first sync keeps it for every run of a repository. */
-export interface ChangedRun {
+interface ChangedRun {
   uuid: string;
   fields: RunFields;
 }
 
-export function changedRun(run: Run): ChangedRun {
+function changedRun(run: Run): ChangedRun {
   return { uuid: run.uuid, fields: fieldsOf(run) };
 }
 
+/**
+ * The reader both deployment streams use: it keeps what the deployments of each run acted on
+ * need, and after the walk hands the pass's deployment records and the repository's history to
+ * `emit`, which makes the stream's records. Nothing is fetched when no run changed.
+ */
+export function deploymentsReader(
+  data: RepositoryData,
+  memory: JsonObject | undefined,
+  stream: string,
+  emit: (deployments: JsonObject[], history: DeploymentHistory) => AsyncIterable<JsonObject>,
+): RepositoryReader {
+  const changed = new Map<string, ChangedRun>();
+  const history = new DeploymentHistory(memory, stream);
+  return {
+    onRun(run) {
+      changed.set(run.uuid, changedRun(run));
+      return undefined;
+    },
+    async *finish() {
+      if (changed.size > 0) yield* emit(await deploymentRecords(data, changed), history);
+    },
+    memory: () => history.toJson(),
+  };
+}
+
 /** The deployment records of these runs, in the listing's order, then the rule matches. */
-export async function deploymentRecords(data: RepositoryData, changed: Map<string, ChangedRun>): Promise<JsonObject[]> {
+async function deploymentRecords(data: RepositoryData, changed: Map<string, ChangedRun>): Promise<JsonObject[]> {
   const base = { repository_uuid: data.repo.uuid, repository_full_name: data.repo.full_name };
   const records: JsonObject[] = [];
   const listed = new Set<string>();
@@ -193,10 +220,4 @@ export function matches(rule: DeploymentRule, repositorySlug: string, raw: JsonO
     test(rule.branch, BRANCH_REFS.has(refType) ? target?.ref_name : undefined) &&
     test(rule.tag, TAG_REFS.has(refType) ? target?.ref_name : undefined)
   );
-}
-
-export function secondsBetween(start: string | undefined, end: string | undefined): number | null {
-  if (!start || !end) return null;
-  const seconds = (Date.parse(end) - Date.parse(start)) / 1000;
-  return Number.isFinite(seconds) ? Math.round(seconds * 1000) / 1000 : null;
 }

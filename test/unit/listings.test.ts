@@ -61,17 +61,19 @@ async function listingServer(
   };
 }
 
+/** A client that does not retry, for servers that misbehave on purpose. */
+const clientOf = (apiUrl: string): BitbucketClient =>
+  new BitbucketClient({
+    apiUrl,
+    credentials: { auth_type: "bearer", token: "sim-token" },
+    maxRetryWaitMs: 0,
+    requestTimeoutMs: 5_000,
+    sleep: (ms) => sleep(ms),
+    now: Date.now,
+    log: () => undefined,
+  });
+
 describe("listings that would never end, or end early", () => {
-  const clientOf = (apiUrl: string): BitbucketClient =>
-    new BitbucketClient({
-      apiUrl,
-      credentials: { auth_type: "bearer", token: "sim-token" },
-      maxRetryWaitMs: 0,
-      requestTimeoutMs: 5_000,
-      sleep: (ms) => sleep(ms),
-      now: Date.now,
-      log: () => undefined,
-    });
   const rows = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ uuid: `{${from + i}}` }));
 
   test("a `next` link back to a page already read stops the walk with a clear error", async () => {
@@ -127,17 +129,6 @@ describe("listings that would never end, or end early", () => {
 });
 
 describe("paging decided by what the server sent", () => {
-  const clientOf = (apiUrl: string): BitbucketClient =>
-    new BitbucketClient({
-      apiUrl,
-      credentials: { auth_type: "bearer", token: "sim-token" },
-      maxRetryWaitMs: 0,
-      requestTimeoutMs: 5_000,
-      sleep: (ms) => sleep(ms),
-      now: Date.now,
-      log: () => undefined,
-    });
-
   test("a page whose pagelen understates its items (recorded: pagelen 1, 2 steps, size 2) is the last one", async () => {
     const server = await listingServer(() => ({ page: 1, pagelen: 1, size: 2, values: [{ uuid: "{a}" }, { uuid: "{b}" }] }));
     const c = clientOf(server.url);
