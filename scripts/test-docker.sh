@@ -5,7 +5,7 @@
 #   - the image's labels and AIRBYTE_ENTRYPOINT match package.json / metadata.yaml;
 #   - spec: exactly one SPEC, equal to spec.json;
 #   - check: one CONNECTION_STATUS SUCCEEDED (and FAILED for integration_tests/invalid_config.json);
-#   - discover: one CATALOG with the 5 streams;
+#   - discover: one CATALOG with the 6 streams;
 #   - read (integration_tests/configured_catalog.json): exit 0, RECORDs for pipelines, STATEs, no
 #     TRACE ERROR, every stream COMPLETE;
 #   - read --state integration_tests/abnormal_state.json: exit 0, no RECORD of an incremental
@@ -168,7 +168,7 @@ expect discover 0 '
   const c = of("CATALOG");
   assert(m.length === 1 && c.length === 1, `expected one CATALOG message, got ${m.map((x) => x.type).join(",")}`);
   const names = c[0].catalog.streams.map((s) => s.name);
-  assert(names.length === 5 && new Set(names).size === 5, `expected 5 streams, got ${names.join(",")}`);
+  assert(names.length === 6 && new Set(names).size === 6, `expected 6 streams, got ${names.join(",")}`);
   return `discover: CATALOG with ${names.length} streams (${names.join(", ")})`;'
 
 run read read --config /data/config.json --catalog /data/catalog.json
@@ -179,7 +179,7 @@ expect read 0 '
   assert(of("STATE").length > 0, "no STATE");
   const errors = of("TRACE").filter((t) => t.trace.type === "ERROR");
   assert(errors.length === 0, `TRACE ERROR: ${errors.map((e) => e.trace.error.message).join("; ")}`);
-  const streams = ["repositories", "pipelines", "pipeline_steps", "environments", "deployments"];
+  const streams = ["repositories", "pipelines", "pipeline_steps", "environments", "deployments", "deployment_commits"];
   for (const s of streams) {
     const statuses = of("TRACE").filter((t) => t.trace.type === "STREAM_STATUS" && t.trace.stream_status.stream_descriptor.name === s).map((t) => t.trace.stream_status.status);
     assert(statuses.at(-1) === "COMPLETE", `${s} ended ${statuses.at(-1)}`);
@@ -188,7 +188,7 @@ expect read 0 '
 
 run read-future read --config /data/config.json --catalog /data/catalog.json --state /data/state.json
 expect read-future 0 '
-  const incremental = ["repositories", "pipelines", "pipeline_steps", "deployments"];
+  const incremental = ["repositories", "pipelines", "pipeline_steps", "deployments", "deployment_commits"];
   const records = of("RECORD").filter((r) => incremental.includes(r.record.stream));
   assert(records.length === 0, `${records.length} RECORDs of incremental streams despite a future cursor`);
   const stated = new Set(of("STATE").map((s) => s.state.stream.stream_descriptor.name));
