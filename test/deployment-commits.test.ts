@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { catalogFile, writeJson } from "./helpers/files.js";
+import { startProxy } from "./helpers/http-stubs.js";
 import { runInProcess } from "./helpers/in-process.js";
 import { assertValidMessages, type Message, records, stateFileFrom } from "./helpers/protocol.js";
 import { simConfigFile } from "./helpers/sim-config.js";
@@ -188,6 +189,55 @@ describe("restored_after_seconds", () => {
       assert.equal(restored.restored_after_seconds, (at(success) - at(failedRecord!)) / 1000);
       assert.ok(restored.restored_after_seconds > 0);
     } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe("restored_after_seconds of a failed deployment emitted again", () => {
+  test("a failure remembered from an earlier sync and emitted again (its run changed) gets its time to restore", async () => {
+    const sim = await startSimulator({ repositories: 1, runsPerRepository: 10, seed: 9 });
+    // The run of the failed deployment shows as still running at the second sync (a parallel
+    // step goes on after the deploy step failed), so the third sync emits its deployment again.
+    let running: string | undefined;
+    const proxy = await startProxy(sim.origin, {
+      transform: (path, body) => {
+        if (!running || !path.endsWith("/pipelines/")) return body;
+        for (const run of body.values ?? []) {
+          if (run.uuid !== running) continue;
+          run.state = { type: "pipeline_state_in_progress", name: "IN_PROGRESS", stage: { name: "RUNNING" } };
+          delete run.completed_on;
+        }
+        return body;
+      },
+    });
+    try {
+      const config = simConfigFile(sim, { api_url: proxy.url });
+      const slug = sim.repositories()[0]!.slug as string;
+      assert.ok(sim.environments(slug).length > 0);
+      const first = await read(config, ["deployments"]);
+      sim.clock.advance(3_600_000);
+      const bad = sim.addRun(slug, { deploy: "production", state: "COMPLETED", result: "FAILED" });
+      running = bad.uuid as string;
+      sim.clock.advance(60_000);
+      const second = await read(config, ["deployments"], stateFileFrom(first.messages));
+      const failed = records(second.messages, "deployments").find((d) => d.pipeline_uuid === bad.uuid);
+      assert.equal(failed?.status, "FAILED");
+      assert.equal(failed?.restored_after_seconds, null);
+      running = undefined;
+      sim.clock.advance(1_800_000);
+      const good = sim.addRun(slug, { deploy: "production", state: "COMPLETED", result: "SUCCESSFUL" });
+      sim.clock.advance(60_000);
+      const third = await read(config, ["deployments"], stateFileFrom(second.messages));
+      const emitted = records(third.messages, "deployments");
+      const success = emitted.find((d) => d.pipeline_uuid === good.uuid && d.status === "SUCCESSFUL");
+      const again = emitted.filter((d) => d.id === failed!.id);
+      assert.ok(success, "the success is emitted");
+      assert.equal(again.length, 1, "the failed deployment is emitted again, once");
+      // The last record of an id is what a deduplicating destination keeps: it must say when it was restored.
+      assert.equal(again[0]!.restored_after_seconds, (at(success) - at(failed!)) / 1000);
+    } finally {
+      await proxy.close();
       await sim.close();
     }
   });

@@ -167,6 +167,45 @@ describe("idle polling and repositories that never had a run", () => {
   });
 });
 
+describe("idle polling and repositories without Pipelines", () => {
+  test("a push to a repository without Pipelines, while the others are idle, is a WARN, not a failed sync", async () => {
+    const sim = await startSimulator({ repositories: 3, runsPerRepository: 3, seed: 21 });
+    try {
+      const config = simConfigFile(sim, { idle_repository_poll_hours: 6 });
+      const read = (state?: Message[]) =>
+        run([
+          "read",
+          "--config",
+          config,
+          "--catalog",
+          catalogFile(["pipelines"]),
+          ...(state ? ["--state", writeJson(state, "state")] : []),
+        ]);
+      const [off] = sim.repositories();
+      sim.disablePipelines(off!.slug as string);
+      for (const repo of sim.repositories()) {
+        for (const r of sim.runs(repo.slug as string)) {
+          if (r.state.name !== "COMPLETED") sim.finishRun(repo.slug as string, r.uuid as string);
+        }
+      }
+      const first = await read();
+      assert.equal(first.code, 0, first.stderr);
+      sim.clock.advance(60_000);
+      sim.touchRepository(off!.slug as string);
+      sim.requests.length = 0;
+      const second = await read(stateFileFrom(first.messages));
+      const polled = new Set(sim.requests.filter((r) => r.path.endsWith("/pipelines/")).map((r) => r.path));
+      assert.equal(polled.size, 1, "only the repository pushed to is asked");
+      assert.equal(logs(second.messages, "WARN").filter((m) => /^Skipped .* answered 404/.test(m)).length, 1);
+      // The other repositories were read at the last sync and have nothing new: the sync succeeds.
+      assert.deepEqual(traces(second.messages), []);
+      assert.equal(second.code, 0);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
 describe("hosts that ask every stream as incremental (PyAirbyte's read())", () => {
   let sim: Simulator;
   before(async () => {

@@ -52,8 +52,18 @@ export class DeploymentHistory {
   apply(records: JsonObject[]): { previous: Map<string, Success | null>; restored: JsonObject[] } {
     const previous = new Map<string, Success | null>();
     const restored: JsonObject[] = [];
-    const thisPass = new Set(records.map((r) => r.id));
+    const thisPass = new Map(records.map((r) => [r.id, r]));
     for (const record of records) record.restored_after_seconds = null;
+    // A failure remembered from an earlier sync and emitted again in this one (its run changed):
+    // the record emitted now is the one a later success restores (the destination keeps the last
+    // record of an id); one that is no longer a failure (a re-run under the same id) has nothing to restore.
+    for (const env of Object.values(this.environments)) {
+      env.unrestored = env.unrestored.flatMap((f) => {
+        const now = thisPass.get(f.id);
+        if (!now) return [f];
+        return FAILED_STATUSES.has(String(now.status)) && finishedAt(now) !== undefined ? [now] : [];
+      });
+    }
     const finished = records.filter((r) => finishedAt(r) !== undefined);
     finished.sort((a, b) => (finishedAt(a)! < finishedAt(b)! ? -1 : 1));
     for (const record of finished) {

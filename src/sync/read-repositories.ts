@@ -115,7 +115,9 @@ export async function* readRepositoryStreams(
   }
   yield* checkpoints();
   for (const stream of fullRefresh) yield { stream: stream.name, checkpoint: {} };
-  if (skipped.length > 0 && skipped.length === polled) {
+  // Only when every repository in scope was skipped: with idle polling, a push to one repository
+  // without Pipelines while the others are idle (read before, nothing new) is that repository's WARN.
+  if (skipped.length > 0 && skipped.length === repos.length) {
     throw new ConnectorError(
       `Every repository polled for runs (${polled}) was skipped, so this sync read no runs at all. The first: ${skipped[0]} Check that the credentials can read these repositories' Pipelines and that Pipelines is enabled; the state was kept, so nothing is lost.`,
       "no_resources",
