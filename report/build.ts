@@ -1,8 +1,9 @@
 // `npm run report -- <folder>`: reads the connector's JSON-lines output in <folder>
-// ({repositories,pipelines,pipeline_steps,environments,deployments}.jsonl, any of them may be
-// missing) and writes <folder>/report.html, one self-contained page with inline SVG charts:
-// deployments per week per environment, change failure rate, run duration p50/p95 per
-// repository, the most failing steps, and totals. Nothing is fetched when the page is viewed.
+// ({repositories,pipelines,pipeline_steps,environments,deployments,deployment_commits}.jsonl, any
+// of them may be missing) and writes <folder>/report.html, one self-contained page with inline
+// SVG charts: the four DORA keys per environment type and week, deployments per week per
+// environment, change failure rate, run duration p50/p95 per repository, the most failing steps,
+// and totals. Nothing is fetched when the page is viewed.
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -15,6 +16,7 @@ export interface BuildResult {
   steps: number;
   deployments: number;
   repositories: number;
+  deploymentCommits: number;
 }
 
 /** Reads `folder`, writes `folder/report.html` (or `out`) and returns what it wrote. */
@@ -28,6 +30,7 @@ export async function buildReport(folder: string, out = join(folder, "report.htm
     steps: data.steps.size,
     deployments: data.deployments.size,
     repositories: data.repositories.size,
+    deploymentCommits: data.deploymentCommits.size,
   };
 }
 
@@ -41,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const r = await buildReport(folder);
     process.stderr.write(
-      `report: ${r.runs} runs, ${r.steps} steps, ${r.deployments} deployments, ${r.repositories} repositories -> ${r.path}\n`,
+      `report: ${r.runs} runs, ${r.steps} steps, ${r.deployments} deployments, ${r.repositories} repositories, ${r.deploymentCommits} deployment commits -> ${r.path}\n`,
     );
     return 0;
   } catch (e) {

@@ -58,9 +58,16 @@ export function fmtDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
-/** Axis tick label for seconds: "0", "30s", "5m", "1h", "1h 30m". */
+/** Like fmtDuration below a day; in days past it: 241920 → "2.8 d". */
+export function fmtSpan(seconds: number): string {
+  if (seconds < 86_400) return fmtDuration(seconds);
+  return `${Math.round((seconds / 86_400) * 10) / 10} d`;
+}
+
+/** Axis tick label for seconds: "0", "30s", "5m", "1h", "1h 30m", "2d". */
 export function fmtDurationTick(seconds: number): string {
   if (seconds === 0) return "0";
+  if (seconds >= 86_400 && seconds % 86_400 === 0) return `${seconds / 86_400}d`;
   if (seconds < 60) return `${seconds}s`;
   if (seconds < 3600) return seconds % 60 === 0 ? `${seconds / 60}m` : fmtDuration(seconds);
   const h = Math.floor(seconds / 3600);

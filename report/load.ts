@@ -8,7 +8,14 @@ import { createReadStream, existsSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 
-export const STREAMS = ["repositories", "pipelines", "pipeline_steps", "environments", "deployments"] as const;
+export const STREAMS = [
+  "repositories",
+  "pipelines",
+  "pipeline_steps",
+  "environments",
+  "deployments",
+  "deployment_commits",
+] as const;
 export type StreamName = (typeof STREAMS)[number];
 
 export interface Run {
@@ -42,9 +49,26 @@ export interface Deployment {
   repository: string | null;
   environment: string | null;
   environmentType: string | null;
+  environmentUuid: string | null;
   status: string | null;
   started: number | null;
   completed: number | null;
+  /** restored_after_seconds; undefined when the record has no such field (files of older versions) */
+  restoredAfter: number | null | undefined;
+}
+
+/** One commit a successful deployment shipped (the deployment_commits stream). */
+export interface DeploymentCommit {
+  deploymentId: string;
+  commit: string;
+  repositoryUuid: string | null;
+  repository: string | null;
+  environment: string | null;
+  environmentType: string | null;
+  /** the deployment's completion */
+  deployedOn: number | null;
+  /** seconds from the commit's date to deployedOn */
+  leadTime: number | null;
 }
 
 export interface Repository {
@@ -70,6 +94,8 @@ export interface Dataset {
   steps: Map<string, Step>;
   environments: Set<string>;
   deployments: Map<string, Deployment>;
+  /** keyed by JSON [deployment_id, commit_hash] */
+  deploymentCommits: Map<string, DeploymentCommit>;
   files: FileInfo[];
 }
 
@@ -108,8 +134,9 @@ function toRun(r: Obj): Run | null {
     repository: str(r.repository_full_name) ?? str(repo.full_name),
     created: parseTime(r.created_on),
     completed: parseTime(r.completed_on),
-    state: str(state.name),
-    result: str(obj(state.result).name) ?? str(obj(state.stage).name),
+    // the flat status/result fields of newer versions, else the API's state object
+    state: str(r.status) ?? str(state.name),
+    result: str(r.result) ?? str(obj(state.result).name) ?? str(obj(state.stage).name),
     duration: num(r.duration_in_seconds),
   };
 }
@@ -123,8 +150,8 @@ function toStep(r: Obj): Step | null {
     repositoryUuid: str(r.repository_uuid),
     repository: str(r.repository_full_name),
     name: str(r.name),
-    state: str(state.name),
-    result: str(obj(state.result).name),
+    state: str(r.status) ?? str(state.name),
+    result: str(r.result) ?? str(obj(state.result).name),
     pipelineUuid: str(r.pipeline_uuid) ?? str(obj(r.pipeline).uuid),
   };
 }
@@ -140,9 +167,29 @@ function toDeployment(r: Obj): Deployment | null {
     repository: str(r.repository_full_name),
     environment: str(r.environment),
     environmentType: str(r.environment_type)?.toLowerCase() ?? null,
+    environmentUuid: str(r.environment_uuid),
     status: str(r.status)?.toUpperCase() ?? null,
     started: parseTime(r.started_on),
     completed: parseTime(r.completed_on),
+    restoredAfter: "restored_after_seconds" in r ? num(r.restored_after_seconds) : undefined,
+  };
+}
+
+function toDeploymentCommit(r: Obj): DeploymentCommit | null {
+  const deploymentId = str(r.deployment_id);
+  const commit = str(r.commit_hash);
+  if (!deploymentId || !commit) return null;
+  const deployedOn = parseTime(r.deployed_on);
+  const committed = parseTime(r.commit_date);
+  return {
+    deploymentId,
+    commit,
+    repositoryUuid: str(r.repository_uuid),
+    repository: str(r.repository_full_name),
+    environment: str(r.environment),
+    environmentType: str(r.environment_type)?.toLowerCase() ?? null,
+    deployedOn,
+    leadTime: num(r.lead_time_seconds) ?? (deployedOn !== null && committed !== null ? (deployedOn - committed) / 1000 : null),
   };
 }
 
@@ -183,6 +230,7 @@ export async function loadDataset(folder: string): Promise<Dataset> {
     steps: new Map(),
     environments: new Set(),
     deployments: new Map(),
+    deploymentCommits: new Map(),
     files: [],
   };
   for (const stream of STREAMS) {
@@ -219,6 +267,11 @@ export async function loadDataset(folder: string): Promise<Dataset> {
           if (d) keep(data.deployments, d.id, d, info);
           return d !== null;
         }
+        case "deployment_commits": {
+          const c = toDeploymentCommit(r);
+          if (c) keep(data.deploymentCommits, JSON.stringify([c.deploymentId, c.commit]), c, info);
+          return c !== null;
+        }
       }
     });
   }
@@ -231,5 +284,6 @@ export async function loadDataset(folder: string): Promise<Dataset> {
   data.runs.forEach(fill);
   data.steps.forEach(fill);
   data.deployments.forEach(fill);
+  data.deploymentCommits.forEach(fill);
   return data;
 }

@@ -1,15 +1,16 @@
 // The numbers the report shows, computed from the loaded records. Pure functions, no I/O.
-import type { Dataset, Deployment, Run } from "./load.js";
+import type { Dataset, Deployment, DeploymentCommit, Run } from "./load.js";
 
 const DAY = 86_400_000;
 const WEEK = 7 * DAY;
 
-/** Deployment statuses that count as a failed change. */
-export const FAILURE_STATUSES = new Set(["FAILED", "ERROR", "STOPPED"]);
-/** Statuses of a deployment (or run) that has finished, whatever its outcome. */
-const FINISHED_STATUSES = new Set(["SUCCESSFUL", "FAILED", "ERROR", "STOPPED", "EXPIRED", "COMPLETED"]);
-/** Statuses of a deployment that has not finished. */
-const ACTIVE_STATUSES = new Set(["IN_PROGRESS", "PENDING", "RUNNING", "PAUSED", "QUEUED", "HALTED", "UNDEPLOYED"]);
+/**
+ * Deployment statuses that count as a failed change, and those of a finished deployment (the
+ * change failure rate's denominator): the connector's own definitions (a FAILED or ERROR
+ * production deployment is what gets a time to restore). STOPPED finished, but failed nothing.
+ */
+export const FAILURE_STATUSES = new Set(["FAILED", "ERROR"]);
+export const FINISHED_STATUSES = new Set(["SUCCESSFUL", "FAILED", "ERROR", "STOPPED"]);
 /** Step results that count as a failing step. */
 export const STEP_FAILURE_RESULTS = new Set(["FAILED", "ERROR"]);
 
@@ -103,10 +104,8 @@ export interface DeploymentMetrics {
 
 const ENV_TYPE_RANK: Record<string, number> = { production: 0, staging: 1, test: 2 };
 
-export function isFinished(d: Pick<Deployment, "status" | "completed">): boolean {
-  const s = d.status ?? "";
-  if (FINISHED_STATUSES.has(s)) return true;
-  return d.completed !== null && !ACTIVE_STATUSES.has(s);
+export function isFinished(d: Pick<Deployment, "status">): boolean {
+  return FINISHED_STATUSES.has(d.status ?? "");
 }
 
 export function isFailure(d: Pick<Deployment, "status">): boolean {
@@ -354,4 +353,240 @@ export function totals(data: Dataset): Totals {
     from: from <= to ? from : null,
     to: from <= to ? to : null,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The four DORA keys, per environment type and per ISO week
+
+export type Band = "elite" | "high" | "medium" | "low";
+export const BANDS: readonly Band[] = ["elite", "high", "medium", "low"];
+/** The edition whose performance bands the report applies (named on the page). */
+export const BAND_EDITION = "DORA Accelerate State of DevOps Report 2023";
+
+const HOUR_S = 3600;
+const DAY_S = 86_400;
+const WEEK_S = 7 * DAY_S;
+/** "A month" in the bands. */
+const MONTH_DAYS = 30;
+
+// Counts, not rates, where a boundary must hold exactly (3 failed of 30 is 10%, not 10.000…1%).
+
+/** Elite: more than one successful deployment a day; high: at least one a week; medium: at least one a month. */
+export function frequencyBand(deployments: number, days: number): Band {
+  if (deployments > days) return "elite";
+  if (deployments * 7 >= days) return "high";
+  if (deployments * MONTH_DAYS >= days) return "medium";
+  return "low";
+}
+
+/** Elite: under a day; high: up to a week; medium: up to a month; low: longer. */
+export function leadTimeBand(seconds: number): Band {
+  if (seconds < DAY_S) return "elite";
+  if (seconds <= WEEK_S) return "high";
+  if (seconds <= MONTH_DAYS * DAY_S) return "medium";
+  return "low";
+}
+
+/** Elite: at most 5%; high: at most 10%; medium: at most 15%; low: more. */
+export function failureRateBand(failed: number, finished: number): Band {
+  if (failed * 100 <= 5 * finished) return "elite";
+  if (failed * 100 <= 10 * finished) return "high";
+  if (failed * 100 <= 15 * finished) return "medium";
+  return "low";
+}
+
+/** Elite: under an hour; high: under a day; medium: up to a week; low: longer. */
+export function restoreBand(seconds: number): Band {
+  if (seconds < HOUR_S) return "elite";
+  if (seconds < DAY_S) return "high";
+  if (seconds <= WEEK_S) return "medium";
+  return "low";
+}
+
+/**
+ * The time to restore of each failed production deployment (FAILED or ERROR, environment type
+ * production), by id; null while not restored. The record's restored_after_seconds when it has
+ * the field; for files written before the connector had it, computed the connector's way: from
+ * the failure's completion to the completion of the first later successful deployment to the
+ * same environment (its uuid, else its name) of the same repository.
+ */
+export function restoreTimes(deployments: Iterable<Deployment>): Map<string, number | null> {
+  const all = [...deployments];
+  const environmentOf = (d: Deployment) =>
+    JSON.stringify([d.repositoryUuid ?? d.repository, d.environmentUuid ?? `name:${d.environment}`]);
+  const successes = new Map<string, number[]>();
+  for (const d of all) {
+    if (d.status !== "SUCCESSFUL" || d.completed === null) continue;
+    const key = environmentOf(d);
+    successes.set(key, [...(successes.get(key) ?? []), d.completed]);
+  }
+  const times = new Map<string, number | null>();
+  for (const d of all) {
+    if (!isFailure(d) || d.environmentType !== "production") continue;
+    if (d.restoredAfter !== undefined) times.set(d.id, d.restoredAfter);
+    else {
+      const failedAt = d.completed;
+      const later = failedAt === null ? [] : (successes.get(environmentOf(d)) ?? []).filter((t) => t > failedAt);
+      times.set(
+        d.id,
+        failedAt === null || later.length === 0 ? null : (later.reduce((a, b) => Math.min(a, b)) - failedAt) / 1000,
+      );
+    }
+  }
+  return times;
+}
+
+/** The four keys over one set of deployments (an environment type, or one week of it). */
+export interface DoraFigures {
+  /** days the deployment frequency is over */
+  days: number;
+  /** successful deployments */
+  deployments: number;
+  /** successful deployments a day */
+  perDay: number | null;
+  /** commits shipped (deployment_commits records) with a lead time */
+  commits: number;
+  leadMedian: number | null;
+  leadP90: number | null;
+  /** FAILED or ERROR deployments, of the finished ones */
+  failed: number;
+  finished: number;
+  cfr: number | null;
+  /** failed production deployments (time to restore applies to them), and those restored */
+  failures: number;
+  restored: number;
+  restoreMedian: number | null;
+}
+
+export interface DoraBands {
+  frequency: Band | null;
+  leadTime: Band | null;
+  failureRate: Band | null;
+  restore: Band | null;
+}
+
+export interface DoraWeek extends IsoWeek {
+  figures: DoraFigures;
+}
+
+export interface DoraType {
+  /** environment_type, lower case; "(no type)" when the records have none */
+  type: string;
+  figures: DoraFigures;
+  bands: DoraBands;
+  /** every week of the period, gaps included */
+  weeks: DoraWeek[];
+}
+
+export interface DoraKeys {
+  /** first and last UTC day (ms) a deployment finished on (or a commit was deployed on), inclusive */
+  period: { from: number; to: number; days: number } | null;
+  /** production first */
+  types: DoraType[];
+  /** deployment_commits records with a lead time: none means lead time cannot be shown */
+  commits: number;
+}
+
+/** The bands of one set of figures: the frequency over its days, the lead and restore times by their median. */
+export function doraBands(f: DoraFigures): DoraBands {
+  return {
+    frequency: f.days > 0 ? frequencyBand(f.deployments, f.days) : null,
+    leadTime: f.leadMedian === null ? null : leadTimeBand(f.leadMedian),
+    failureRate: f.finished > 0 ? failureRateBand(f.failed, f.finished) : null,
+    restore: f.restoreMedian === null ? null : restoreBand(f.restoreMedian),
+  };
+}
+
+interface Tally {
+  deployments: number;
+  leads: number[];
+  failed: number;
+  finished: number;
+  failures: number;
+  restores: number[];
+}
+
+const newTally = (): Tally => ({ deployments: 0, leads: [], failed: 0, finished: 0, failures: 0, restores: [] });
+
+function figuresOf(t: Tally, days: number): DoraFigures {
+  return {
+    days,
+    deployments: t.deployments,
+    perDay: days > 0 ? t.deployments / days : null,
+    commits: t.leads.length,
+    leadMedian: percentile(t.leads, 0.5),
+    leadP90: percentile(t.leads, 0.9),
+    failed: t.failed,
+    finished: t.finished,
+    cfr: ratio(t.failed, t.finished),
+    failures: t.failures,
+    restored: t.restores.length,
+    restoreMedian: percentile(t.restores, 0.5),
+  };
+}
+
+export const NO_TYPE = "(no type)";
+
+/**
+ * The four keys per environment type, in total and per ISO week of completion: deployments
+ * count when they finished (successful ones for the frequency, finished ones for the failure
+ * rate, failed production ones for the time to restore), commits when they were deployed. Both
+ * sources (Bitbucket's deployments and rule-inferred ones) count. The frequency is over the
+ * days from the first to the last day anything finished, the same days for every type.
+ */
+export function doraKeys(deployments: Iterable<Deployment>, commits: Iterable<DeploymentCommit>): DoraKeys {
+  const all = [...deployments];
+  const typeById = new Map(all.map((d) => [d.id, d.environmentType]));
+  const restores = restoreTimes(all);
+  const finished = all.filter((d) => isFinished(d) && d.completed !== null);
+  const shipped = [...commits].filter((c) => c.leadTime !== null && c.deployedOn !== null);
+  const times = [...finished.map((d) => d.completed as number), ...shipped.map((c) => c.deployedOn as number)];
+  if (times.length === 0) return { period: null, types: [], commits: 0 };
+  // a loop, not Math.min(...times): a large folder has more commits than a call has arguments
+  const from = Math.floor(times.reduce((a, b) => Math.min(a, b)) / DAY) * DAY;
+  const to = Math.floor(times.reduce((a, b) => Math.max(a, b)) / DAY) * DAY;
+  const days = (to - from) / DAY + 1;
+  const range = weeksBetween(from, to);
+
+  const tallies = new Map<string, { total: Tally; weeks: Map<number, Tally> }>();
+  const tallyOf = (type: string | null | undefined, at: number): Tally[] => {
+    const key = type ?? NO_TYPE;
+    let entry = tallies.get(key);
+    if (!entry) {
+      entry = { total: newTally(), weeks: new Map(range.map((w) => [w.monday, newTally()])) };
+      tallies.set(key, entry);
+    }
+    const week = entry.weeks.get(isoWeek(at).monday) as Tally;
+    return [entry.total, week];
+  };
+  for (const d of finished) {
+    for (const t of tallyOf(d.environmentType, d.completed as number)) {
+      t.finished++;
+      if (d.status === "SUCCESSFUL") t.deployments++;
+      if (isFailure(d)) t.failed++;
+      if (restores.has(d.id)) {
+        t.failures++;
+        const r = restores.get(d.id);
+        if (typeof r === "number") t.restores.push(r);
+      }
+    }
+  }
+  for (const c of shipped) {
+    const type = c.environmentType ?? typeById.get(c.deploymentId);
+    for (const t of tallyOf(type, c.deployedOn as number)) t.leads.push(c.leadTime as number);
+  }
+
+  const rank = (type: string) => (type === NO_TYPE ? 4 : (ENV_TYPE_RANK[type] ?? 3));
+  const types = [...tallies]
+    .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
+    .map(([type, t]) => {
+      const figures = figuresOf(t.total, days);
+      return {
+        type,
+        figures,
+        bands: doraBands(figures),
+        weeks: range.map((w) => ({ ...w, figures: figuresOf(t.weeks.get(w.monday) as Tally, 7) })),
+      };
+    });
+  return { period: { from, to, days }, types, commits: shipped.length };
 }

@@ -11,12 +11,20 @@ import {
   fmtDuration,
   fmtDurationTick,
   fmtPercent,
+  fmtSpan,
   niceTicks,
 } from "./charts.js";
 import type { Dataset } from "./load.js";
 import {
+  BAND_EDITION,
+  BANDS,
+  type Band,
   type DeploymentMetrics,
+  type DoraFigures,
+  type DoraKeys,
+  type DoraType,
   deploymentMetrics,
+  doraKeys,
   durationMetrics,
   type FailingStep,
   failingSteps,
@@ -43,6 +51,10 @@ export const P50_COLOR = "#6BAED6";
 export const P95_COLOR = "#08519C";
 export const STEP_FAILED_COLOR = "#B2182B";
 export const STEP_ERROR_COLOR = "#EF8A62";
+export const LEAD_P50_COLOR = "#9E9AC8";
+export const LEAD_P90_COLOR = "#54278F";
+/** Background of each band's badge (the band's name is written on it too); style.css has the same. */
+export const BAND_COLORS: Record<Band, string> = { elite: "#1B7837", high: "#7FBC41", medium: "#F1B628", low: "#A50026" };
 /** More deployment series than colours: the smallest are drawn together as "Other". */
 const MAX_SERIES = DEPLOYMENT_COLORS.length;
 const TOP_STEPS_CHART = 10;
@@ -59,6 +71,7 @@ const dayMonth = (ms: number) => {
 };
 const stamp = (ms: number) => `${day(ms)} ${new Date(ms).toISOString().slice(11, 16)} UTC`;
 const int = (n: number) => n.toLocaleString("en-US");
+const plural = (n: number, noun: string) => `${int(n)} ${noun}${n === 1 ? "" : "s"}`;
 const secs = (v: number) => String(Math.round(v * 100) / 100);
 
 export interface PageOptions {
@@ -70,6 +83,8 @@ export function renderPage(data: Dataset, options: PageOptions = {}): string {
   const dep = deploymentMetrics(data.deployments.values());
   const durations = durationMetrics(data.runs.values());
   const steps = failingSteps(data.steps);
+  const dora = doraKeys(data.deployments.values(), data.deploymentCommits.values());
+  const commitsFile = data.files.find((f) => f.stream === "deployment_commits")?.found ?? false;
   const workspaces = [
     ...new Set(
       [...data.runs.values(), ...data.deployments.values()]
@@ -95,6 +110,7 @@ ${css}</style>
 ${header(title, t, dep, data, options.generatedAt ?? Date.now())}
 <main>
 ${missing.length ? `<p class="empty" id="missing-files">Not in the folder (those parts of the report are empty): ${missing.map((m) => `<code>${esc(m)}</code>`).join(", ")}.</p>` : ""}
+${doraSection(dora, commitsFile)}
 ${deploymentsSection(dep)}
 ${cfrSection(dep)}
 ${durationsSection(durations)}
@@ -136,7 +152,7 @@ function header(title: string, t: Totals, dep: DeploymentMetrics, data: Dataset,
 <dl class="cards">
 <div class="card"><dt>Pipeline runs</dt><dd data-total="runs">${int(t.runs)}<span class="sub">${int(t.completedRuns)} completed</span></dd></div>
 <div class="card"><dt>Deployments</dt><dd data-total="deployments">${int(t.deployments)}<span class="sub">${bySource || "none"}</span></dd></div>
-<div class="card"><dt>Change failure rate</dt><dd data-total="cfr" data-value="${cfr ?? ""}">${cfr === null ? "—" : fmtPercent(cfr)}<span class="sub">${int(dep.overall.failed)} of ${int(dep.overall.completed)} finished deployments</span></dd></div>
+<div class="card"><dt>Change failure rate, all environments</dt><dd data-total="cfr" data-value="${cfr ?? ""}">${cfr === null ? "—" : fmtPercent(cfr)}<span class="sub">${int(dep.overall.failed)} of ${int(dep.overall.completed)} finished deployments</span></dd></div>
 <div class="card"><dt>Repositories</dt><dd data-total="repositories">${int(t.repositories)}<span class="sub">${int(t.repositoriesWithRuns)} with runs</span></dd></div>
 <div class="card"><dt>Steps</dt><dd data-total="steps">${int(t.steps)}<span class="sub">${data.files.find((f) => f.stream === "environments")?.found ? `${int(t.environments)} environments` : "no environments file"}</span></dd></div>
 </dl>
@@ -215,7 +231,7 @@ ${rows}
 function cfrSection(dep: DeploymentMetrics): string {
   const head = `<section id="cfr" aria-labelledby="cfr-h">
 <h2 id="cfr-h">Change failure rate per week</h2>
-<p class="lede">Deployments whose status is FAILED, ERROR or STOPPED, over all finished deployments (SUCCESSFUL, FAILED, ERROR, STOPPED, EXPIRED, or with a completion time), by ISO week of <code>started_on</code>, all environments and both sources. Weeks with no finished deployment have no bar.</p>`;
+<p class="lede">Deployments whose status is FAILED or ERROR, over all finished deployments (SUCCESSFUL, FAILED, ERROR, STOPPED), by ISO week of <code>started_on</code>, all environments and both sources. Weeks with no finished deployment have no bar.</p>`;
   const o = dep.overall;
   const overall = `<p class="overall">Overall: <strong id="cfr-overall" data-value="${o.cfr ?? ""}" data-failed="${o.failed}" data-completed="${o.completed}">${o.cfr === null ? "—" : fmtPercent(o.cfr)}</strong> (${int(o.failed)} failed of ${int(o.completed)} finished deployments)</p>`;
   if (dep.weeks.length === 0) return `${head}${overall}<p class="empty">No dated deployments.</p></section>`;
@@ -345,6 +361,187 @@ ${body}
 </tbody></table>`;
   return `${head}${chart}${table}${more}</section>`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The four DORA keys
+
+const KEYS = {
+  frequency: {
+    name: "Deployment frequency",
+    definition:
+      "How often changes reach the environment: successful deployments per day, over the days from the first to the last day a deployment finished.",
+    bands: [
+      "more than once a day (on demand)",
+      "once a week to once a day",
+      "once a month to once a week",
+      "less than once a month",
+    ],
+  },
+  leadTime: {
+    name: "Lead time for changes",
+    definition:
+      "How long a commit takes to reach the environment: from the commit's date to the completion of the successful deployment that shipped it (deployment_commits); median and p90 over the commits.",
+    bands: ["under a day", "a day to a week", "a week to a month", "over a month"],
+  },
+  failureRate: {
+    name: "Change failure rate",
+    definition:
+      "How often a deployment fails: FAILED or ERROR deployments over finished ones (SUCCESSFUL, FAILED, ERROR, STOPPED).",
+    bands: ["5% or less", "over 5%, up to 10%", "over 10%, up to 15%", "over 15%"],
+  },
+  restore: {
+    name: "Time to restore",
+    definition:
+      "How long a failed production deployment stays failed: from its completion to the completion of the next successful deployment to the same environment of the same repository; median over the restored failures.",
+    bands: ["under an hour", "an hour to a day", "a day to a week", "over a week"],
+  },
+} as const;
+type KeyName = keyof typeof KEYS;
+const KEY_NAMES = Object.keys(KEYS) as KeyName[];
+
+const bandBadge = (band: Band | null): string =>
+  band === null
+    ? `<span class="band band-none" data-band="">no band</span>`
+    : `<span class="band band-${band}" data-band="${band}">${band[0]?.toUpperCase()}${band.slice(1)}</span>`;
+
+/** "1.4 a day" from one a day up, else "3 a week". */
+const fmtRate = (perDay: number): string =>
+  perDay >= 1 ? `${Math.round(perDay * 100) / 100} a day` : `${Math.round(perDay * 7 * 100) / 100} a week`;
+
+const span = (seconds: number | null): string => (seconds === null ? "—" : fmtSpan(seconds));
+const seconds = (v: number | null): string => (v === null ? "" : secs(v));
+
+/** Value and the line under it for one key of one set of figures. */
+function keyText(key: KeyName, f: DoraFigures, type: string, commitsFile: boolean): { value: string; sub: string } {
+  switch (key) {
+    case "frequency":
+      return {
+        value: f.perDay === null ? "—" : fmtRate(f.perDay),
+        sub: `${int(f.deployments)} successful in ${int(f.days)} days`,
+      };
+    case "leadTime":
+      if (f.commits === 0) return { value: "—", sub: commitsFile ? "no commits deployed" : "needs deployment_commits.jsonl" };
+      return { value: span(f.leadMedian), sub: `p90 ${span(f.leadP90)} · ${plural(f.commits, "commit")}` };
+    case "failureRate":
+      return { value: f.cfr === null ? "—" : fmtPercent(f.cfr), sub: `${int(f.failed)} of ${int(f.finished)} finished` };
+    case "restore":
+      if (type !== "production") return { value: "—", sub: "production environments only" };
+      return { value: span(f.restoreMedian), sub: `${int(f.restored)} of ${int(f.failures)} failures restored` };
+  }
+}
+
+const keyData = (key: KeyName, f: DoraFigures): string => {
+  switch (key) {
+    case "frequency":
+      return `data-value="${f.perDay ?? ""}"`;
+    case "leadTime":
+      return `data-median="${seconds(f.leadMedian)}" data-p90="${seconds(f.leadP90)}"`;
+    case "failureRate":
+      return `data-value="${f.cfr ?? ""}"`;
+    case "restore":
+      return `data-median="${seconds(f.restoreMedian)}"`;
+  }
+};
+
+function doraCards(t: DoraType, commitsFile: boolean): string {
+  const cards = KEY_NAMES.map((key) => {
+    const { value, sub } = keyText(key, t.figures, t.type, commitsFile);
+    return `<div class="card dora-card" data-key="${key}" data-type="${esc(t.type)}" ${keyData(key, t.figures)}><dt>${KEYS[key].name}</dt><dd><span class="value">${esc(value)}</span> ${bandBadge(t.bands[key])}<span class="sub">${esc(sub)}</span></dd><dd class="def">${esc(KEYS[key].definition)}</dd></div>`;
+  });
+  return `<dl class="cards dora-cards" id="dora-cards">${cards.join("\n")}</dl>`;
+}
+
+function doraByType(types: DoraType[], commitsFile: boolean): string {
+  const rows = types.map((t) => {
+    const cells = KEY_NAMES.map((key) => {
+      const { value, sub } = keyText(key, t.figures, t.type, commitsFile);
+      return `<td data-key="${key}" ${keyData(key, t.figures)}>${esc(value)} ${bandBadge(t.bands[key])}<span class="secs">${esc(sub)}</span></td>`;
+    });
+    return `<tr data-type="${esc(t.type)}"><th scope="row">${esc(t.type)}</th>${cells.join("")}</tr>`;
+  });
+  const cols = KEY_NAMES.map((key) => `<th scope="col">${KEYS[key].name}</th>`).join("");
+  return `<table id="dora-by-type"><thead><tr><th scope="col">Environment type</th>${cols}</tr></thead><tbody>
+${rows.join("\n")}
+</tbody></table>`;
+}
+
+function doraWeeks(t: DoraType, open: boolean): string {
+  const rows = t.weeks.map((w) => {
+    const f = w.figures;
+    const restore = t.type === "production" ? `${f.restored}/${f.failures}` : "—";
+    return `<tr data-dora-week="${w.key}"><th scope="row">${w.key} <span class="secs">${dayMonth(w.monday)}</span></th><td class="num" data-key="frequency">${f.deployments}</td><td class="num" data-key="leadTime" ${keyData("leadTime", f)}>${span(f.leadMedian)}</td><td class="num">${span(f.leadP90)}</td><td class="num">${f.failed}/${f.finished}</td><td class="num" data-key="failureRate" ${keyData("failureRate", f)}>${f.cfr === null ? "—" : fmtPercent(f.cfr)}</td><td class="num">${restore}</td><td class="num" data-key="restore" ${keyData("restore", f)}>${span(f.restoreMedian)}</td></tr>`;
+  });
+  return `<details${open ? " open" : ""}><summary>${esc(t.type)}: the four keys per week</summary>
+<table class="dora-weeks" data-type="${esc(t.type)}"><thead><tr><th scope="col">Week</th><th scope="col" class="num">Successful deployments</th><th scope="col" class="num">Lead time median</th><th scope="col" class="num">Lead time p90</th><th scope="col" class="num">Failed / finished</th><th scope="col" class="num">Change failure rate</th><th scope="col" class="num">Restored / failed</th><th scope="col" class="num">Time to restore median</th></tr></thead><tbody>
+${rows.join("\n")}
+</tbody></table></details>`;
+}
+
+function leadTimeChart(t: DoraType): string {
+  const weeks = t.weeks.filter((w) => w.figures.commits > 0);
+  if (weeks.length === 0) return "";
+  return barChart({
+    id: "chart-lead-time",
+    title: `Lead time for changes per week (${t.type}), median and p90`,
+    desc: weeks.map((w) => `${w.key}: median ${span(w.figures.leadMedian)}, p90 ${span(w.figures.leadP90)}`).join("; "),
+    rows: weeks.map((w) => ({ label: w.key, sublabel: plural(w.figures.commits, "commit") })),
+    series: [
+      { key: "p50", label: "median", color: LEAD_P50_COLOR },
+      { key: "p90", label: "p90", color: LEAD_P90_COLOR },
+    ],
+    value: (i, key) => {
+      const f = weeks[i]?.figures;
+      return (key === "p50" ? f?.leadMedian : f?.leadP90) ?? 0;
+    },
+    mode: "grouped",
+    xLabel: "Lead time (commit to deployment)",
+    ticks: (max) => durationTicks(max),
+    tickLabel: fmtDurationTick,
+    valueLabel: fmtSpan,
+  });
+}
+
+function doraSection(keys: DoraKeys, commitsFile: boolean): string {
+  const period = keys.period
+    ? `${day(keys.period.from)} – ${day(keys.period.to)} (<span id="dora-days">${keys.period.days}</span> days)`
+    : "no finished deployment";
+  const head = `<section id="dora" aria-labelledby="dora-h">
+<h2 id="dora-h">The four DORA keys</h2>
+<p class="lede">Per environment type (<code>environment_type</code>), from finished deployments of both sources, each counted in the ISO week (UTC) it finished; period ${period}. Each key's band follows the <strong id="dora-edition">${esc(BAND_EDITION)}</strong> (thresholds at the end of this section); lead time and time to restore are banded by their median.</p>`;
+  if (keys.types.length === 0) return `${head}<p class="empty">No finished deployments.</p></section>`;
+  const main = keys.types.find((t) => t.type === "production") ?? (keys.types[0] as DoraType);
+  const notes: string[] = [];
+  if (!commitsFile)
+    notes.push(
+      "No deployment_commits.jsonl in the folder (a connector version before it, or the stream not synced): lead time is not shown.",
+    );
+  else
+    notes.push(
+      "The first deployment to an environment the connector saw is counted with its deployed commit alone, so its lead time understates its change set.",
+    );
+  const bandRows = KEY_NAMES.map(
+    (key) =>
+      `<tr data-key="${key}"><th scope="row">${KEYS[key].name}</th>${KEYS[key].bands.map((b) => `<td>${esc(b)}</td>`).join("")}</tr>`,
+  ).join("\n");
+  const bandTable = `<h3>Bands (${esc(BAND_EDITION)})</h3>
+<table id="dora-bands"><thead><tr><th scope="col">Key</th>${BANDS.map((b) => `<th scope="col">${bandBadge(b)}</th>`).join("")}</tr></thead><tbody>
+${bandRows}
+</tbody></table>
+<p class="lede">The 2023 report gives change failure rates of 5%, 10%, 15% and 64% for its four clusters: read here as upper bounds. Where its low cluster overlaps the medium one (deployment frequency, lead time), low starts where medium ends. A month is 30 days.</p>`;
+  return `${head}
+<h3>Environment type <code>${esc(main.type)}</code></h3>
+${doraCards(main, commitsFile)}
+<h3>By environment type</h3>
+${doraByType(keys.types, commitsFile)}
+${notes.map((n) => `<p class="lede">${esc(n)}</p>`).join("")}
+<h3>Over time</h3>
+${leadTimeChart(main)}
+${keys.types.map((t) => doraWeeks(t, t === main)).join("\n")}
+${bandTable}
+</section>`;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 function footer(data: Dataset): string {
   const items = data.files.map((f) => {

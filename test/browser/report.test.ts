@@ -12,7 +12,17 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { inflateSync } from "node:zlib";
 import { isoWeek, percentile } from "../../report/metrics.js";
-import { CFR_COLOR, DEPLOYMENT_COLORS, P50_COLOR, P95_COLOR, STEP_ERROR_COLOR, STEP_FAILED_COLOR } from "../../report/page.js";
+import {
+  BAND_COLORS,
+  CFR_COLOR,
+  DEPLOYMENT_COLORS,
+  LEAD_P50_COLOR,
+  LEAD_P90_COLOR,
+  P50_COLOR,
+  P95_COLOR,
+  STEP_ERROR_COLOR,
+  STEP_FAILED_COLOR,
+} from "../../report/page.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const run = promisify(execFile);
@@ -289,6 +299,42 @@ function findChromium(): string {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Renders `html` in headless Chromium at 1280 px wide and writes a PNG of its top `height` px. */
+async function screenshot(chromium: string, html: string, png: string, name: string, height = 4000): Promise<void> {
+  const profile = mkdtempSync(join(tmpdir(), "report-chromium-"));
+  try {
+    await run(
+      chromium,
+      [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--force-device-scale-factor=1",
+        "--force-color-profile=srgb",
+        `--user-data-dir=${profile}`,
+        `--screenshot=${png}`,
+        `--window-size=1280,${height}`,
+        `file://${html}`,
+      ],
+      { timeout: 25_000 },
+    );
+  } finally {
+    rmSync(profile, { recursive: true, force: true });
+  }
+  assert.ok(existsSync(png), "Chromium wrote no screenshot");
+  // REPORT_TEST_SCREENSHOT=/some/file.png keeps the screenshots to look at, as /some/file-<name>.png
+  const keep = process.env.REPORT_TEST_SCREENSHOT;
+  if (keep) copyFileSync(png, keep.replace(/(\.png)?$/, `-${name}.png`));
+}
+
+// ---------------------------------------------------------------------------------------------
+
 test("ISO weeks and percentiles", () => {
   assert.equal(isoWeek(Date.parse("2026-03-02T00:00:00Z")).key, "2026-W10");
   assert.equal(isoWeek(Date.parse("2026-03-08T23:59:59Z")).key, "2026-W10");
@@ -356,20 +402,32 @@ test("report: numbers in the HTML, and the charts render in Chromium", async (t)
     assert.match(html, /class="swatch hatched" style="background-color:#E69F00"/);
     assert.match(html, /deployment\(s\) without a start time/);
 
-    // change failure rate: FAILED/ERROR/STOPPED over finished deployments
-    assert.equal(attrOf(html, 'id="cfr-overall"', "data-failed"), "4");
+    // change failure rate: FAILED/ERROR over finished deployments (SUCCESSFUL, FAILED, ERROR, STOPPED)
+    assert.equal(attrOf(html, 'id="cfr-overall"', "data-failed"), "3");
     assert.equal(attrOf(html, 'id="cfr-overall"', "data-completed"), "13");
-    assert.equal(Number(attrOf(html, 'id="cfr-overall"', "data-value")), 4 / 13);
-    assert.equal(textOf(html, 'id="cfr-overall"'), "30.8%");
+    assert.equal(Number(attrOf(html, 'id="cfr-overall"', "data-value")), 3 / 13);
+    assert.equal(textOf(html, 'id="cfr-overall"'), "23.1%");
     const cfrTable = after(html, 'id="cfr-table"');
     assert.equal(textOf(cfrTable, 'data-week="2026-W10"'), "2026-W10 1 5 20%");
-    assert.equal(textOf(cfrTable, 'data-week="2026-W11"'), "2026-W11 3 6 50%");
+    assert.equal(textOf(cfrTable, 'data-week="2026-W11"'), "2026-W11 2 6 33.3%", "d7 STOPPED finished, failed nothing");
     assert.equal(textOf(cfrTable, 'data-week="2026-W12"'), "2026-W12 0 0 —");
     assert.equal(textOf(cfrTable, 'data-week="2026-W13"'), "2026-W13 0 2 0%");
     const byEnv = after(html, 'id="cfr-by-environment"');
-    assert.equal(textOf(byEnv, `data-series="${P}"`), `${P} 2 7 28.6%`);
+    assert.equal(textOf(byEnv, `data-series="${P}"`), `${P} 1 7 14.3%`);
     assert.equal(textOf(byEnv, `data-series="${R}"`), `${R} 1 2 50%`);
     assert.equal(textOf(byEnv, `data-series="${S}"`), `${S} 1 4 25%`);
+
+    // the DORA keys from files without restored_after_seconds and deployment_commits: d6 (FAILED,
+    // done 9 Mar 00:06) restored by d8 (11 Mar 08:05) after 201540 s; r2 (ERROR) not restored
+    assert.equal(
+      textOf(html, 'class="card dora-card" data-key="restore" data-type="production"'),
+      `Time to restore 2.3 d Medium 1 of 2 failures restored ${DEFINITIONS.restore}`,
+    );
+    assert.equal(attrOf(html, 'class="card dora-card" data-key="restore" data-type="production"', "data-median"), "201540");
+    assert.match(
+      textOf(html, 'class="card dora-card" data-key="leadTime"'),
+      /^Lead time for changes — no band needs deployment_commits\.jsonl /,
+    );
 
     // run durations: completed runs only; api [100,200,300,400,500], web 60..600
     const repoRow = (repo: string) => textOf(after(html, 'id="durations-table"'), `data-repository="${repo}"`);
@@ -389,35 +447,7 @@ test("report: numbers in the HTML, and the charts render in Chromium", async (t)
 
     // render it and look at the pixels
     const png = join(dir, "report.png");
-    const profile = mkdtempSync(join(tmpdir(), "report-chromium-"));
-    try {
-      await run(
-        chromium,
-        [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--hide-scrollbars",
-          "--force-device-scale-factor=1",
-          "--force-color-profile=srgb",
-          `--user-data-dir=${profile}`,
-          `--screenshot=${png}`,
-          "--window-size=1280,3000",
-          `file://${join(dir, "report.html")}`,
-        ],
-        { timeout: 25_000 },
-      );
-    } finally {
-      rmSync(profile, { recursive: true, force: true });
-    }
-    assert.ok(existsSync(png), "Chromium wrote no screenshot");
-    // REPORT_TEST_SCREENSHOT=/some/file.png keeps the screenshot to look at
-    if (process.env.REPORT_TEST_SCREENSHOT) copyFileSync(png, process.env.REPORT_TEST_SCREENSHOT);
+    await screenshot(chromium, join(dir, "report.html"), png, "main");
     const img = decodePng(readFileSync(png));
     assert.equal(img.width, 1280);
     const [prod, rule, staging] = DEPLOYMENT_COLORS as [string, string, string];
@@ -445,6 +475,120 @@ test("report: numbers in the HTML, and the charts render in Chromium", async (t)
     }
     // and the last chart is inside the screenshot, with room to spare
     assert.ok(c(STEP_FAILED_COLOR).maxY < img.height - 50, "failing-steps chart cut off");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The one-line definitions the page gives each key (report/page.ts), to find them on the page.
+const DEFINITIONS = {
+  frequency:
+    "How often changes reach the environment: successful deployments per day, over the days from the first to the last day a deployment finished.",
+  leadTime:
+    "How long a commit takes to reach the environment: from the commit&#39;s date to the completion of the successful deployment that shipped it (deployment_commits); median and p90 over the commits.",
+  failureRate:
+    "How often a deployment fails: FAILED or ERROR deployments over finished ones (SUCCESSFUL, FAILED, ERROR, STOPPED).",
+  restore:
+    "How long a failed production deployment stays failed: from its completion to the completion of the next successful deployment to the same environment of the same repository; median over the restored failures.",
+};
+
+const DORA_FIXTURE = join(root, "test/fixtures/report-dora");
+
+/** A temporary copy of the report-dora fixture (the report is written into the folder). */
+function doraFolder(): string {
+  const dir = mkdtempSync(join(tmpdir(), "report-dora-"));
+  for (const f of ["repositories.jsonl", "deployments.jsonl", "deployment_commits.jsonl"])
+    copyFileSync(join(DORA_FIXTURE, f), join(dir, f));
+  return dir;
+}
+
+test("report: the four DORA keys with their definitions and bands (test/fixtures/report-dora), drawn in Chromium", async () => {
+  const chromium = findChromium();
+  const dir = doraFolder();
+  try {
+    const built = await run(process.execPath, ["--import", "tsx", "report/build.ts", dir], { cwd: root });
+    assert.match(built.stderr, /report: 0 runs, 0 steps, 13 deployments, 1 repositories, 9 deployment commits/);
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    assert.equal(textOf(html, 'id="dora-edition"'), "DORA Accelerate State of DevOps Report 2023");
+    assert.equal(textOf(html, 'id="dora-days"'), "14");
+
+    // the production cards: value, band, the figures behind them, the definition (figures: the fixture's README)
+    const card = (key: string) => textOf(html, `class="card dora-card" data-key="${key}" data-type="production"`);
+    assert.equal(card("frequency"), `Deployment frequency 3 a week High 6 successful in 14 days ${DEFINITIONS.frequency}`);
+    assert.equal(card("leadTime"), `Lead time for changes 1h 45m Elite p90 2.8 d · 8 commits ${DEFINITIONS.leadTime}`);
+    assert.equal(card("failureRate"), `Change failure rate 30% Low 3 of 10 finished ${DEFINITIONS.failureRate}`);
+    assert.equal(card("restore"), `Time to restore 2h 15m High 2 of 3 failures restored ${DEFINITIONS.restore}`);
+    const cards = after(html, 'id="dora-cards"');
+    const bands = [...cards.slice(0, cards.indexOf("</dl>")).matchAll(/data-band="(\w*)"/g)].map((m) => m[1]);
+    assert.deepEqual(bands, ["high", "elite", "low", "high"]);
+    const lead = 'class="card dora-card" data-key="leadTime" data-type="production"';
+    assert.equal(attrOf(html, lead, "data-p90"), "241920");
+    assert.equal(attrOf(html, lead, "data-median"), "6300");
+    assert.equal(attrOf(html, 'class="card dora-card" data-key="restore" data-type="production"', "data-median"), "8100");
+    assert.equal(attrOf(html, 'class="card dora-card" data-key="failureRate" data-type="production"', "data-value"), "0.3");
+
+    // per environment type
+    const byType = after(html, 'id="dora-by-type"');
+    assert.equal(
+      textOf(byType, 'data-type="production"'),
+      "production 3 a week High 6 successful in 14 days 1h 45m Elite p90 2.8 d · 8 commits 30% Low 3 of 10 finished 2h 15m High 2 of 3 failures restored",
+    );
+    assert.equal(
+      textOf(byType, 'data-type="staging"'),
+      "staging 0.5 a week Medium 1 successful in 14 days 12 d Medium p90 12 d · 1 commit 50% Low 1 of 2 finished — no band production environments only",
+    );
+
+    // per ISO week: successful, lead median, lead p90, failed/finished, CFR, restored/failed, restore median
+    const prodWeeks = after(html, 'class="dora-weeks" data-type="production"');
+    assert.equal(textOf(prodWeeks, 'data-dora-week="2026-W10"'), "2026-W10 2 Mar 3 1h 45m 9h 00m 1/4 25% 1/1 30m 00s");
+    assert.equal(textOf(prodWeeks, 'data-dora-week="2026-W11"'), "2026-W11 9 Mar 3 12h 30m 5.2 d 2/6 33.3% 1/2 4h 00m");
+    const stagingWeeks = after(html, 'class="dora-weeks" data-type="staging"');
+    assert.equal(textOf(stagingWeeks, 'data-dora-week="2026-W10"'), "2026-W10 2 Mar 1 12 d 12 d 0/1 0% — —");
+    assert.equal(textOf(stagingWeeks, 'data-dora-week="2026-W11"'), "2026-W11 9 Mar 0 — — 1/1 100% — —");
+
+    // the thresholds, named by edition
+    assert.equal(
+      textOf(after(html, 'id="dora-bands"'), 'data-key="failureRate"'),
+      "Change failure rate 5% or less over 5%, up to 10% over 10%, up to 15% over 15%",
+    );
+
+    // drawn: band badges above the lead-time chart, whose bars follow the data
+    const png = join(dir, "report.png");
+    await screenshot(chromium, join(dir, "report.html"), png, "dora", 2400);
+    const img = decodePng(readFileSync(png));
+    const colours = [...Object.values(BAND_COLORS), LEAD_P50_COLOR, LEAD_P90_COLOR];
+    const { stats } = colourStats(img, colours);
+    const c = (hex: string): ColourStats => stats.get(hex) ?? assert.fail(hex);
+    for (const hex of Object.values(BAND_COLORS)) assert.ok(c(hex).count > 150, `band ${hex}: only ${c(hex).count} pixels`);
+    assert.ok(c(BAND_COLORS.low).minY < c(LEAD_P90_COLOR).minY, "the cards come before the chart");
+    // median bars 6300 + 45000 s, p90 bars 32400 + 449280 s
+    const ratio = c(LEAD_P90_COLOR).count / c(LEAD_P50_COLOR).count;
+    const want = (32_400 + 449_280) / (6300 + 45_000);
+    assert.ok(Math.abs(ratio / want - 1) < 0.12, `p90 / median pixels ${ratio.toFixed(2)}, expected about ${want.toFixed(2)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("report: DORA keys from files of older versions (no restored_after_seconds, no deployment_commits.jsonl)", async () => {
+  const dir = doraFolder();
+  try {
+    rmSync(join(dir, "deployment_commits.jsonl"));
+    const original = readFileSync(join(dir, "deployments.jsonl"), "utf8").split("\n").filter(Boolean);
+    const old = original.map((l) => {
+      const { restored_after_seconds: _, ...rest } = JSON.parse(l) as Json;
+      return rest;
+    });
+    writeFileSync(join(dir, "deployments.jsonl"), lines(old));
+    await run(process.execPath, ["--import", "tsx", "report/build.ts", dir], { cwd: root });
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    const card = (key: string) => textOf(html, `class="card dora-card" data-key="${key}" data-type="production"`);
+    // the same restore times, computed from the deployments
+    assert.equal(card("restore"), `Time to restore 2h 15m High 2 of 3 failures restored ${DEFINITIONS.restore}`);
+    assert.equal(card("leadTime"), `Lead time for changes — no band needs deployment_commits.jsonl ${DEFINITIONS.leadTime}`);
+    assert.equal(card("frequency"), `Deployment frequency 3 a week High 6 successful in 14 days ${DEFINITIONS.frequency}`);
+    assert.match(html, /No deployment_commits\.jsonl in the folder/);
+    assert.doesNotMatch(html, /id="chart-lead-time"/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
