@@ -150,7 +150,8 @@ async function runConnector(sim: RemoteSimulator, scenario: Scenario, state?: st
 const perCpuSecond = (f: Figures): number => Math.round(f.pipelinesRecords / f.cpuSeconds);
 
 function line(label: string, f: Figures, minimum: number): string {
-  const rate = f.pipelinesRecords > 0 ? `  ${String(perCpuSecond(f)).padStart(6)} pipelines records/CPU-s` : "";
+  // A rate of the few records of a re-sync would measure start-up, not the read.
+  const rate = label === "full read" ? `  ${String(perCpuSecond(f)).padStart(6)} pipelines records/CPU-s` : "";
   return `  ${label.padEnd(12)} records ${String(f.records).padStart(8)}  requests ${String(f.requests).padStart(6)} (minimum ${minimum})  ${f.seconds.toFixed(1).padStart(6)} s  connector CPU ${f.cpuSeconds.toFixed(1).padStart(5)} s${rate}  peak RSS ${f.peakRssMb.toFixed(0)} MB  STATE ${(f.stateBytes / 1024).toFixed(0)} KB`;
 }
 
