@@ -24,7 +24,7 @@ export function kindOfStatus(status: number, body: unknown): FailureKind | "ok" 
   if (status === 408 || status >= 500) return "server_error";
   if (status === 401) return "invalid_credentials";
   if (status === 403) return "invalid_permissions";
-  if (status === 404) return isNoApiHere(status, body) ? "no_api" : "not_found";
+  if (status === 404) return saysNoApiHere(body) ? "no_api" : "not_found";
   if (status === 410) return "workspace_not_found";
   return "bad_request";
 }
@@ -49,8 +49,8 @@ export function errorMessageOf(body: unknown): string | undefined {
  * A 404 that says no API is served at the URL: the connector asked the wrong thing, or the API
  * moved (API notes §3.1). Never "this repository has nothing", so never skipped.
  */
-export function isNoApiHere(status: number, body: unknown): boolean {
-  return status === 404 && /no API hosted at this URL/i.test(errorMessageOf(body) ?? "");
+function saysNoApiHere(body: unknown): boolean {
+  return /no API hosted at this URL/i.test(errorMessageOf(body) ?? "");
 }
 
 export function describeApiError(status: number, body: unknown, url: string, origin: string): ApiError {
@@ -72,7 +72,7 @@ export function describeApiError(status: number, body: unknown, url: string, ori
         status,
       );
     case 404:
-      if (isNoApiHere(status, body)) {
+      if (saysNoApiHere(body)) {
         return new ApiError(
           `${where} answered 404: Bitbucket serves no API at this URL.${quoted} The connector asked for a URL the API does not have (or the API moved): this is not an empty repository. Please report it with this message; a newer connector version may fix it.`,
           "no_api",

@@ -25,7 +25,7 @@ interface EnvironmentHistory {
 const KEEP_SUCCESSES = 20;
 const KEEP_UNRESTORED = 50;
 
-export const FAILED_STATUSES = new Set(["FAILED", "ERROR"]);
+const FAILED_STATUSES = new Set(["FAILED", "ERROR"]);
 
 /** A deployment's environment: its Bitbucket uuid, or the name a rule gives. */
 const environmentKey = (record: JsonObject): string =>
